@@ -1,0 +1,77 @@
+"""Solver backends behind one small interface, chosen by name.
+
+>>> from solvers import get_backend, SolveOptions
+>>> backend = get_backend("highs")
+
+The registry maps a name to a backend instance; every backend declares the
+features it supports (``backend.features``) and maps its solver's own status
+into :class:`solvers.base.Status`.
+"""
+
+from __future__ import annotations
+
+from solvers.base import (
+    Backend,
+    MilpProblem,
+    SolveOptions,
+    SolverResult,
+    Status,
+    relative_gap,
+)
+
+_REGISTRY: dict[str, Backend] = {}
+
+
+def register(backend: Backend) -> Backend:
+    """Add a backend to the registry under ``backend.name``."""
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def get_backend(name: str) -> Backend:
+    """Return the backend registered as ``name``.
+
+    Raises
+    ------
+    KeyError
+        If no backend has that name; the message lists the known ones.
+    """
+    _load_builtin()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise KeyError(f"unknown solver {name!r}; known solvers: {known}") from None
+
+
+def backend_names() -> list[str]:
+    """Names of all registered backends, sorted."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    # Imported lazily so that `import solvers` stays cheap and a missing
+    # optional solver library never breaks the others.
+    if _REGISTRY:
+        return
+    from solvers import highs_backend  # noqa: F401
+
+    for module in ("solvers.cbc_backend", "solvers.ortools_backend"):
+        try:
+            __import__(module)
+        except ImportError:  # backend module not written yet or lib missing
+            pass
+
+
+__all__ = [
+    "Backend",
+    "MilpProblem",
+    "SolveOptions",
+    "SolverResult",
+    "Status",
+    "backend_names",
+    "get_backend",
+    "register",
+    "relative_gap",
+]

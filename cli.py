@@ -1,0 +1,124 @@
+"""The ``allocator`` command: parse, call the library, print.
+
+Exit codes
+----------
+0  success (validate: valid; solve: proven optimal)
+1  solve: a plan, but optimality not proven (time limit; gap reported)
+2  bad input (files, rows, columns, rules) or bad usage
+3  infeasible: no plan satisfies the hard clauses
+4  no plan found within the limits
+5  unbounded model
+6  internal or solver error
+7  verify: the plan breaks a clause
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+EXIT_OK, EXIT_FEASIBLE, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_UNBOUNDED, EXIT_ERROR = 0, 1, 2, 3, 4, 5, 6
+EXIT_VERIFY_FAILED = 7
+
+
+def _emit_issues(issues: list[Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"valid": False, "errors": [i.to_dict() for i in issues if i.severity == "error"],
+                               "warnings": [i.to_dict() for i in issues if i.severity != "error"]}, indent=2))
+    errors = [i for i in issues if i.severity == "error"]
+    click.echo(f"{len(errors)} error(s) in the instance:", err=True)
+    for i in issues:
+        click.echo(f"  {'error' if i.severity == 'error' else 'warning'}: {i}", err=True)
+
+
+def _load_or_exit(path: str, as_json: bool):  # type: ignore[no-untyped-def]
+    from allocator.io import check
+
+    instance, issues = check(path)
+    if instance is None:
+        _emit_issues(issues, as_json)
+        sys.exit(EXIT_INPUT)
+    return instance, issues
+
+
+def _guard(fn: Callable[..., None]) -> Callable[..., None]:
+    """No traceback reaches a user: unexpected errors exit 6 with one line."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # last line of defence
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="allocator")
+def main() -> None:
+    """Allocate social workers, money and department resources to community service stations."""
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Errors and warnings as JSON on stdout.")
+@_guard
+def validate(path: str, as_json: bool) -> None:
+    """Check an instance folder or .xlsx workbook; exit 2 listing every error."""
+    instance, issues = _load_or_exit(path, as_json)
+    warnings = [i for i in issues if i.severity != "error"]
+    if as_json:
+        click.echo(json.dumps({"valid": True, "errors": [], "warnings": [w.to_dict() for w in warnings],
+                               "stations": instance.num_stations}, indent=2))
+    else:
+        click.echo(f"{path}: valid ({instance.num_stations} stations, {len(instance.clauses)} clauses)")
+        for w in warnings:
+            click.echo(f"  warning: {w}", err=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+@_guard
+def show(path: str, as_json: bool) -> None:
+    """Summarise an instance: stations, residents, staff vs targets, budget, clauses."""
+    from allocator.report import format_instance_summary, instance_summary
+
+    instance, _ = _load_or_exit(path, as_json)
+    summary = instance_summary(instance)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=float))
+    else:
+        click.echo(format_instance_summary(summary))
+
+
+@main.command()
+@click.argument("source", type=click.Path())
+@click.argument("target", type=click.Path())
+@_guard
+def convert(source: str, target: str) -> None:
+    """Convert an instance between folder and .xlsx forms (TARGET's suffix decides)."""
+    from allocator.io import write_folder, write_xlsx
+
+    instance, _ = _load_or_exit(source, False)
+    if target.lower().endswith(".xlsx"):
+        write_xlsx(instance, target)
+    else:
+        write_folder(instance, target)
+    click.echo(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()

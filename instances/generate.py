@@ -1,0 +1,508 @@
+"""Seeded, deterministic generator of the two seed instances.
+
+    python instances/generate.py            # writes instances/a-district and instances/fuzhou
+
+Every figure the planning documents give is written exactly (clause ids of
+POLICY.md); station-level detail the documents do not give is drawn from a
+seeded random generator and rescaled so that the documents' aggregates hold
+exactly.  The documents' contradictions are encoded as written.  Each folder's
+README.md says where every column comes from.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from allocator.io import load, write_folder, write_xlsx  # noqa: E402
+
+
+def _split_total(rng: np.random.Generator, total: int, n: int, spread: float = 0.35,
+                 floor: int = 1) -> np.ndarray:
+    """n positive integers summing exactly to ``total``, roughly equal with noise."""
+    w = rng.lognormal(0.0, spread, n)
+    raw = w / w.sum() * (total - floor * n)
+    out = np.floor(raw).astype(np.int64) + floor
+    rest = total - int(out.sum())
+    order = np.argsort(-(raw - np.floor(raw)), kind="stable")
+    out[order[:rest]] += 1
+    return out
+
+
+def _pick_exact(rng: np.random.Generator, n: int, k: int, eligible: np.ndarray | None = None) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(eligible) if eligible is not None else np.arange(n)
+    mask[rng.choice(idx, size=k, replace=False)] = True
+    return mask
+
+
+def _staff_rows(rng: np.random.Generator, station_ids: list[str], counts: dict[str, np.ndarray],
+                certified: int, intermediate: int, rural: np.ndarray, prefix: str) -> pd.DataFrame:
+    rows = []
+    for t in ("admin", "social_worker", "volunteer"):
+        for s, c in zip(station_ids, counts[t], strict=True):
+            rows += [(s, t)] * int(c)
+    df = pd.DataFrame(rows, columns=["station_id", "type"])
+    n = len(df)
+    df.insert(0, "worker_id", [f"{prefix}{i + 1:05d}" for i in range(n)])
+    sw = np.flatnonzero(df["type"].to_numpy() == "social_worker")
+    cert = np.zeros(n, dtype=bool)
+    cert[rng.choice(sw, size=certified, replace=False)] = True
+    level = np.where(cert, "assistant", "none").astype(object)
+    level[rng.choice(np.flatnonzero(cert), size=intermediate, replace=False)] = "intermediate"
+    df["certified"] = cert
+    df["level"] = level
+    st_rural = dict(zip(station_ids, rural, strict=True))
+    p_local = np.where([st_rural[s] for s in df["station_id"]], 0.55, 0.35)
+    df["local_registration"] = rng.random(n) < p_local
+    df["years_of_service"] = rng.integers(0, 12, n)
+    df["bachelor"] = rng.random(n) < 0.3
+    df["age"] = rng.integers(22, 58, n)
+    return df
+
+
+def _groups_long(station_ids: list[str], table: dict[str, np.ndarray]) -> pd.DataFrame:
+    parts = [pd.DataFrame({"station_id": station_ids, "group": g, "residents": v}) for g, v in table.items()]
+    df = pd.concat(parts, ignore_index=True)
+    return df[df["residents"] > 0].reset_index(drop=True)
+
+
+def _zones(rng: np.random.Generator, n: int, mean: tuple[float, float, float], has: np.ndarray) -> np.ndarray:
+    z = rng.dirichlet(np.array(mean) * 60, n)
+    z = np.round(z, 3)
+    z[:, 2] = np.round(1.0 - z[:, 0] - z[:, 1], 3)
+    z[~has] = 0.0
+    return z
+
+
+SERVICES = pd.DataFrame(
+    [
+        # id, name, kind, groups, annual_cost (yuan/station/yr), staff_hours (per station/yr)
+        ("social_security", "Social-security handling", "basic", "elderly;low_income;disabled", 20000, 120),
+        ("policy_publicity", "Policy publicity", "basic", "migrants;unemployed_youth", 8000, 60),
+        ("civil_assistance", "Civil-affairs assistance", "basic", "low_income;disabled", 15000, 100),
+        ("health_promotion", "Health promotion", "basic", "elderly", 12000, 80),
+        ("employment_registration", "Employment registration", "basic", "unemployed_youth;migrants", 10000, 80),
+        ("culture_sport", "Culture and sport", "basic", "children", 12000, 80),
+        ("elderly_meals", "Elderly meals (canteen)", "featured", "elderly", 60000, 200),
+        ("child_care", "After-school child care", "featured", "children;left_behind_children", 40000, 200),
+        ("counselling", "Psychological counselling", "featured", "left_behind_children;low_income;disabled",
+         30000, 160),
+        ("employment_guidance", "Employment guidance", "featured", "unemployed_youth", 20000, 120),
+        ("skills_training", "Skills training", "featured", "migrants;unemployed_youth", 30000, 120),
+        ("rehabilitation", "Community rehabilitation", "featured", "disabled", 45000, 160),
+        ("mutual_aid", "Neighbourhood mutual aid", "featured", "elderly;disabled", 15000, 100),
+        ("integration", "New-resident integration", "featured", "migrants", 15000, 100),
+        ("case_disabled", "Case management, disabled", "personalised", "disabled", 25000, 150),
+        ("case_low_income", "Case management, low income", "personalised", "low_income", 25000, 150),
+        ("case_children", "Case management, left-behind children", "personalised", "left_behind_children;children",
+         25000, 150),
+    ],
+    columns=["service_id", "name", "kind", "groups", "annual_cost", "staff_hours"],
+)
+
+DEPARTMENTS = pd.DataFrame(
+    [
+        ("civil_affairs", "Civil affairs", 3_000_000, 12),
+        ("health", "Health commission", 2_500_000, 10),
+        ("hrss", "Human resources & social security", 1_500_000, 8),
+        ("education", "Education", 2_000_000, 10),
+        ("justice", "Justice", 600_000, 4),
+        ("women", "Women's federation", 800_000, 6),
+        ("disabled_fed", "Disabled persons' federation", 1_200_000, 6),
+        ("street_office", "Street / township office", 1_000_000, 8),
+    ],
+    columns=["department_id", "name", "budget", "max_packages"],
+)
+
+PACKAGE_KINDS = [
+    # department, name, groups, residents_served, cost, staff_hours, eligible
+    ("health", "Chronic-disease management", "elderly", 1200, 180000, 150, "all"),
+    ("education", "Left-behind-children care point", "left_behind_children;children", 300, 150000, 200, "rural"),
+    ("civil_affairs", "Assistance fund", "low_income", 400, 200000, 100, "all"),
+    ("hrss", "Job-fair and training package", "unemployed_youth;migrants", 500, 120000, 120, "all"),
+    ("justice", "Legal-aid desk", "low_income;migrants", 300, 60000, 60, "all"),
+    ("women", "Family-support package", "children;left_behind_children", 250, 70000, 80, "all"),
+    ("disabled_fed", "Rehabilitation kit", "disabled", 200, 150000, 120, "all"),
+    ("street_office", "Volunteer-coordination package", "elderly;disabled", 400, 50000, 60, "urban"),
+]
+
+
+def _packages(rng: np.random.Generator, copies: int, groups: set[str]) -> pd.DataFrame:
+    rows = []
+    for i, (dep, name, g, served, cost, hours, elig) in enumerate(PACKAGE_KINDS):
+        gs = ";".join(x for x in g.split(";") if x in groups)
+        if not gs:
+            continue
+        for q in range(1, 5):  # quarterly delivery (F5.4)
+            rows.append((f"P{i + 1:02d}Q{q}", dep, f"{name}, quarter {q}", gs, served, cost, hours, elig, copies))
+    return pd.DataFrame(rows, columns=["package_id", "department_id", "name", "groups", "residents_served", "cost",
+                                       "staff_hours", "eligible", "copies"])
+
+
+# --------------------------------------------------------------------------
+# District A (document A)
+# --------------------------------------------------------------------------
+def district_a(seed: int = 20260101) -> tuple[dict, dict[str, pd.DataFrame]]:
+    rng = np.random.default_rng(seed)
+    n_urban, n_rural = 30, 12
+    n = n_urban + n_rural
+    rural = np.array([False] * n_urban + [True] * n_rural)
+    # A-COVERAGE today is read as the share of residents living in a community
+    # with a centre: 90.5 % urban, 61.9 % rural.  Two urban and two rural
+    # communities have no centre (38 of 42 have one).
+    pop_urban, pop_rural = 330_000, 90_000
+    miss_urban = round(0.095 * pop_urban)      # 31,350 -> 90.5 % covered
+    miss_rural = round(0.381 * pop_rural)      # 34,290 -> 61.9 % covered
+    pop = np.concatenate([
+        _split_total(rng, pop_urban - miss_urban, n_urban - 2, 0.3),
+        _split_total(rng, miss_urban, 2, 0.1),
+        _split_total(rng, pop_rural - miss_rural, n_rural - 2, 0.3),
+        _split_total(rng, miss_rural, 2, 0.1),
+    ])
+    status = np.array(["existing"] * (n_urban - 2) + ["new"] * 2 + ["existing"] * (n_rural - 2) + ["new"] * 2,
+                      dtype=object)
+    has = status == "existing"
+    one_stop = _pick_exact(rng, n, 15, has)                         # 15 one-stop (35.7 %)
+    hh_size = np.where(rural, 2.9, 2.5)
+    households = np.round(pop / hh_size).astype(np.int64)
+    # Floor area: 36,000 m2 in all over the 38 centres, urban larger than rural.
+    w = np.where(rural, 800.0, 1200.0) * rng.lognormal(0, 0.25, n) * has
+    area = np.floor(w / w.sum() * 36_000).astype(np.int64)
+    area[np.flatnonzero(has)[: 36_000 - int(area.sum())]] += 1
+    age = np.full(n, np.nan)
+    old = _pick_exact(rng, n, 23, has)                              # 23 older than 10 years
+    age[old] = rng.integers(11, 30, old.sum())
+    age[has & ~old] = rng.integers(1, 10, (has & ~old).sum())
+    zones = _zones(rng, n, (0.45, 0.38, 0.17), has)
+    streets = [f"Street {k}" for k in "ABCDEF"]
+    county = np.array([streets[i % 4] for i in range(n_urban)] + [streets[4 + i % 2] for i in range(n_rural)],
+                      dtype=object)
+    ids = [f"A{i + 1:02d}" for i in range(n)]
+    stations = pd.DataFrame({
+        "station_id": ids,
+        "name": [f"Community {i + 1}" for i in range(n)],
+        "county": county,
+        "area_type": np.where(rural, "rural", "urban"),
+        "status": status,
+        "one_stop": one_stop,
+        "population": pop,
+        "households": households,
+        "floor_area_m2": area.astype(float),
+        "building_age_years": age,
+        "zone_admin": zones[:, 0],
+        "zone_service": zones[:, 1],
+        "zone_activity": zones[:, 2],
+        "accessible": has & (rng.random(n) < 0.7),
+    })
+    # Population groups: shares from A1.2 / national figures the document cites.
+    shares = {"elderly": 0.211, "children": 0.15, "disabled": 0.025, "low_income": 0.03, "migrants": 0.12,
+              "unemployed_youth": 0.015}
+    groups = {}
+    for g, sh in shares.items():
+        noise = rng.lognormal(0, 0.15, n)
+        groups[g] = np.minimum(np.round(pop * sh * noise / noise.mean()).astype(np.int64), pop)
+    # Staff today: 203 admin + 60 social workers (27 certified, 45 %) + 63 volunteers = 326.
+    counts = {
+        "admin": np.where(has, 0, 0) + _alloc_by(rng, has, 203),
+        "social_worker": _alloc_by(rng, has, 60),
+        "volunteer": _alloc_by(rng, has, 63),
+    }
+    staff = _staff_rows(rng, ids, counts, certified=27, intermediate=6, rural=rural, prefix="AW")
+    settings = a_settings()
+    tables = {
+        "stations": stations,
+        "groups": _groups_long(ids, groups),
+        "services": SERVICES[SERVICES["groups"].str.split(";").apply(
+            lambda gs: any(g in shares for g in gs))].reset_index(drop=True).assign(
+            groups=lambda d: d["groups"].str.split(";").apply(lambda gs: ";".join(g for g in gs if g in shares))),
+        "departments": DEPARTMENTS,
+        "packages": _packages(rng, 1, set(shares)),
+        "staff": staff,
+    }
+    return settings, tables
+
+
+def _alloc_by(rng: np.random.Generator, mask: np.ndarray, total: int) -> np.ndarray:
+    out = np.zeros(len(mask), dtype=np.int64)
+    out[mask] = _split_total(rng, total, int(mask.sum()), 0.3, floor=0)
+    return out
+
+
+def a_settings() -> dict:
+    hard = {"mode": "hard"}
+    return {
+        "instance": {
+            "name": "District A community workstations",
+            "year": 2026,
+            "currency": "CNY",
+            "description": "42 communities, 420,000 residents (document A). Station detail is synthetic.",
+        },
+        "objective": {"cost_weight": 0.0, "equity": "worst_county", "equity_weight": 1000.0},
+        "groups": {
+            "elderly": _group("Elderly (60+)", 1.0, 0.78, False, 4.0, 150.0),
+            "children": _group("Children (after-school care)", 0.8, 0.65, False, 3.0, 120.0),
+            "disabled": _group("People with disabilities", 1.5, 0.58, True, 10.0, 300.0),
+            "low_income": _group("Low-income households", 1.3, 0.73, True, 6.0, 250.0),
+            "migrants": _group("Migrants / new residents", 0.8, 0.65, False, 2.0, 80.0),
+            "unemployed_youth": _group("Unemployed youth", 1.0, 0.58, False, 5.0, 120.0),
+        },
+        "staff_types": {
+            "admin": {"hours_per_year": 300.0, "annual_cost": 0.0},
+            "social_worker": {"hours_per_year": 1600.0, "annual_cost": 42000.0},
+            "volunteer": {"hours_per_year": 200.0, "annual_cost": 0.0},
+        },
+        "costs": {
+            "build_per_m2": 3000.0, "refit_per_m2": 400.0, "renovation": 150000.0, "one_stop_upgrade": 150000.0,
+            "new_station": 300000.0, "access_retrofit": 30000.0, "training_per_worker": 0.0,
+        },
+        "stated": {
+            "stations": 42, "population": 420000, "existing": 38, "new": 4, "one_stop": 15,
+            "floor_area_m2": 36000, "old_buildings": 23, "staff": 326, "admin": 203, "social_worker": 60,
+            "volunteer": 63, "certified": 27,
+        },
+        "clauses": {
+            "A-STAFF-DENSITY": {"mode": "soft", "penalty": 400.0, "per_10k": 18,
+                                "note": "soft: with A-STAFF-MIX and A-SALARY it cannot fit A-SPLIT (conflict 1)"},
+            "A-STAFF-MIX": {"mode": "soft", "penalty": 400.0, "admin": 0.3, "social_worker": 0.4, "volunteer": 0.3,
+                            "tolerance": 0.05},
+            "A-CERT-MIN": {**hard, "per_station": 2},
+            "A-CERT-RATE": {"mode": "soft", "penalty": 400.0, "share": 0.8, "today": 0.45},
+            "A-CASELOAD": {**hard, "households_per_worker": 200},
+            "A-SALARY": {"mode": "soft", "penalty": 0.01, "monthly_min": 4500, "today": 3500,
+                         "note": "soft: conflict 1; the deviation is yuan of salary below the floor"},
+            "A-VOLUNTEER": {"mode": "soft", "penalty": 100.0, "multiplier": 3, "baseline": 63},
+            "A-TRAINING": {"hours_per_worker": 40},
+            "A-BUDGET-PERCAP": {**hard, "per_capita": 105, "today": 82},
+            "A-SPLIT": {**hard, "facilities": 0.30, "salaries": 0.25, "services": 0.45},
+            "A-DIRECT-MIN": {**hard, "share": 0.45},
+            "A-SOURCES": {"fiscal": 0.75, "donations": 0.15, "fees": 0.10, "social_target": 0.30},
+            "A-MEAL": {"government_share": 0.6, "government_per_meal": 8, "resident_per_meal": 5.3},
+            "A-SOCIAL-SUBSIDY": {"per_person": 200, "rent_relief": 0.3},
+            "A-AREA": {**hard, "urban_min_m2": 800, "rural_min_m2": 500},
+            "A-ZONES": {**hard, "admin_max": 0.20, "service_min": 0.50, "activity_min": 0.30},
+            "A-FLEX": {**hard, "share": 0.10},
+            "A-RENOVATE": {**hard, "age_years": 10, "stated_count": 23},
+            "A-COVERAGE": {"mode": "soft", "penalty": 100000.0, "urban": 0.95, "rural": 0.70, "one_stop": 0.60,
+                           "urban_today": 0.905, "rural_today": 0.619, "one_stop_today": 0.357},
+            "A-CATCHMENT": {"min_residents": 3000, "max_residents": 5000},
+            "A-BASIC": {**hard, "count": 6},
+            "A-FEATURE": {**hard, "min_per_station": 1, "catalogue": 8},
+            "A-VARIETY": {"mode": "soft", "penalty": 500.0, "min_per_station": 15, "today": 8},
+            "A-NEEDS": {"elderly_meals": 0.78, "child_care": 0.65, "employment": 0.58, "skills": 0.65,
+                        "health": 0.58},
+            "A-MATCH": {"mode": "soft", "penalty": 50000.0, "share": 0.80, "today": 0.35},
+            "A-SUPPLY": {"social_security": 1.0, "policy_publicity": 0.921, "culture_sport": 0.684,
+                         "counselling": 0.342, "employment": 0.289},
+            "A-CANTEEN": {"mode": "soft", "penalty": 500.0, "stations": 15, "meal_coverage": 0.8},
+            "A-BOTTOM10": {"share": 0.10},
+        },
+    }
+
+
+def _group(label: str, weight: float, need: float, special: bool, hours: float, cost: float) -> dict:
+    return {"label": label, "weight": weight, "need_share": need, "special": special, "hours_per_resident": hours,
+            "cost_per_resident": cost}
+
+
+# --------------------------------------------------------------------------
+# Fuzhou (document F)
+# --------------------------------------------------------------------------
+# X-FUZHOU-COUNTIES: population (sums to X-FUZHOU-POP 3,614,866), townships, urban stations.
+COUNTIES = [
+    ("Linchuan", 1_100_000, 30, 15), ("Dongxiang", 355_000, 14, 5), ("Le'an", 315_000, 16, 2),
+    ("Chongren", 295_000, 15, 2), ("Nancheng", 285_000, 12, 2), ("Nanfeng", 265_000, 12, 2),
+    ("Jinxi", 255_000, 13, 2), ("Lichuan", 225_000, 12, 2), ("Guangchang", 215_000, 11, 2),
+    ("Yihuang", 208_866, 8, 2), ("Zixi", 96_000, 7, 2),
+]
+
+
+def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
+    rng = np.random.default_rng(seed)
+    ids, names, county, rural_l, pops = [], [], [], [], []
+    for cname, cpop, n_st, n_urban in COUNTIES:
+        # urban stations (streets) are larger than rural townships
+        w = np.concatenate([rng.lognormal(0, 0.25, n_urban) * 3.0, rng.lognormal(0, 0.3, n_st - n_urban)])
+        p = np.floor(w / w.sum() * cpop).astype(np.int64)
+        p[: cpop - int(p.sum())] += 1
+        for k in range(n_st):
+            ids.append(f"F{len(ids) + 1:03d}")
+            names.append(f"{cname} {'street' if k < n_urban else 'township'} {k + 1}")
+            county.append(cname)
+            rural_l.append(k >= n_urban)
+            pops.append(int(p[k]))
+    n = len(ids)
+    rural = np.array(rural_l)
+    pop = np.array(pops, dtype=np.int64)
+    status = np.array(["upgrade"] * n, dtype=object)
+    status[_pick_exact(rng, n, 80)] = "new"                       # F-BUILD: 80 new, 70 upgraded
+    is_new = status == "new"
+    households = np.round(pop / np.where(rural, 3.0, 2.7)).astype(np.int64)
+    area = np.where(is_new, 0.0, np.round(rng.uniform(60, 160, n)))
+    zones = _zones(rng, n, (0.35, 0.55, 0.10), area > 0)
+    # F-GROUPS: elderly 19.2 % of residents, 23.5 % in rural areas; left-behind
+    # children 32,000; disabled 120,000; migrants 80,000 (exact totals).
+    pop_r, pop_u = int(pop[rural].sum()), int(pop[~rural].sum())
+    eld_total = round(0.192 * int(pop.sum()))
+    eld_r = round(0.235 * pop_r)
+    elderly = np.zeros(n, dtype=np.int64)
+    elderly[rural] = _split_by_weight(rng, eld_r, pop[rural])
+    elderly[~rural] = _split_by_weight(rng, eld_total - eld_r, pop[~rural])
+    groups = {
+        "elderly": elderly,
+        "children": _split_by_weight(rng, round(0.216 * int(pop.sum())) - 32_000, pop),   # X-FUZHOU-AGE 0-14
+        "left_behind_children": _split_by_weight(rng, 32_000, pop * np.where(rural, 4.0, 0.5)),
+        "disabled": _split_by_weight(rng, 120_000, pop),
+        "migrants": _split_by_weight(rng, 80_000, pop * np.where(rural, 0.3, 2.0)),
+        "low_income": _split_by_weight(rng, round(0.04 * int(pop.sum())), pop * np.where(rural, 1.5, 0.8)),
+    }
+    # Staff in post: 600 social workers (F-HIRING end-2024), 18 % certified
+    # (F-CERT-RATE today), spread over the upgraded stations first.
+    counts = {
+        "admin": np.zeros(n, dtype=np.int64),
+        "social_worker": _split_by_weight(rng, 600, np.where(is_new, 1.0, 3.0) * np.sqrt(pop)),
+        "volunteer": np.zeros(n, dtype=np.int64),
+    }
+    staff = _staff_rows(rng, ids, counts, certified=108, intermediate=30, rural=rural, prefix="FW")
+    stations = pd.DataFrame({
+        "station_id": ids, "name": names, "county": county, "area_type": np.where(rural, "rural", "urban"),
+        "status": status, "one_stop": False, "population": pop, "households": households, "floor_area_m2": area,
+        "building_age_years": np.where(area > 0, rng.integers(5, 30, n).astype(float), np.nan),
+        "zone_admin": zones[:, 0], "zone_service": zones[:, 1], "zone_activity": zones[:, 2],
+        "accessible": (area > 0) & (rng.random(n) < 0.5),
+    })
+    gset = set(groups)
+    services = SERVICES.assign(groups=SERVICES["groups"].str.split(";").apply(
+        lambda gs: ";".join(g for g in gs if g in gset)))
+    services = services[services["groups"] != ""].reset_index(drop=True)
+    tables = {
+        "stations": stations,
+        "groups": _groups_long(ids, groups),
+        "services": services,
+        "departments": DEPARTMENTS,
+        "packages": _packages(rng, 3, gset),
+        "staff": staff,
+    }
+    return f_settings(), tables
+
+
+def _split_by_weight(rng: np.random.Generator, total: int, weight: np.ndarray) -> np.ndarray:
+    w = weight * rng.lognormal(0, 0.15, len(weight))
+    raw = w / w.sum() * total
+    out = np.floor(raw).astype(np.int64)
+    order = np.argsort(-(raw - out), kind="stable")
+    out[order[: total - int(out.sum())]] += 1
+    return out
+
+
+def f_settings() -> dict:
+    hard = {"mode": "hard"}
+    return {
+        "instance": {
+            "name": "Fuzhou township social-work stations",
+            "year": 2026,
+            "currency": "CNY",
+            "description": "150 township/street stations in 2 districts and 9 counties (document F). "
+                           "Station detail is synthetic; populations from X-FUZHOU-* context figures.",
+        },
+        "objective": {"cost_weight": 0.0, "equity": "worst_county", "equity_weight": 5000.0},
+        "groups": {
+            "elderly": _group("Elderly (60+)", 1.0, 0.6, False, 4.0, 150.0),
+            "children": _group("Children", 0.8, 0.3, False, 3.0, 100.0),
+            "left_behind_children": _group("Left-behind children", 1.6, 0.9, True, 8.0, 300.0),
+            "disabled": _group("People with disabilities", 1.5, 0.6, True, 10.0, 300.0),
+            "migrants": _group("Migrants", 0.8, 0.5, False, 2.0, 80.0),
+            "low_income": _group("Low-income households", 1.3, 0.7, True, 6.0, 250.0),
+        },
+        "staff_types": {
+            "admin": {"hours_per_year": 300.0, "annual_cost": 0.0},
+            "social_worker": {"hours_per_year": 1600.0, "annual_cost": 48000.0},
+            "volunteer": {"hours_per_year": 200.0, "annual_cost": 0.0},
+        },
+        "costs": {
+            "build_per_m2": 1500.0, "refit_per_m2": 300.0, "renovation": 0.0, "one_stop_upgrade": 0.0,
+            "new_station": 0.0, "access_retrofit": 10000.0, "training_per_worker": 3000.0,
+        },
+        "stated": {"stations": 150, "population": 3614866, "new": 80, "upgrade": 70, "counties": 11,
+                   "social_worker": 600, "certified": 108},
+        "clauses": {
+            "F-SW-DENSITY": {"mode": {"per_10k": "soft", "stated_total": "soft"}, "penalty": 400.0, "per_10k": 2,
+                             "stated_total": 1200,
+                             "note": "2 per 10,000 of 3.6 M is about 720, not 1,200 (conflict 4)"},
+            "F-SW-URBAN": {"mode": "soft", "penalty": 2000.0, "per_station": 5},
+            "F-SW-RURAL": {"mode": "soft", "penalty": 2000.0, "per_station": 3},
+            "F-CERT-RATE": {"mode": "soft", "penalty": 400.0,
+                            "share": {"2024": 0.18, "2025": 0.30, "2026": 0.35}, "intermediate_share": 0.10},
+            "F-DEGREE": {"share": {"2024": 0.30, "2026": 0.45}},
+            "F-YOUNG": {"share": {"2024": 0.45, "2026": 0.50}, "age_below": 35},
+            "F-LOCAL-HIRE": {"share": 0.40, "local_hires": {"2024": 200}},
+            "F-TURNOVER": {"rate": {"2024": 0.25, "2025": 0.20, "2026": 0.15}},
+            "F-HIRING": {"mode": "soft", "penalty": 400.0, "recruited": {"2024": 500},
+                         "in_post": {"2024": 600, "2026": 1200}},
+            "F-SUPERVISION": {"supervisors": 10},
+            "F-SALARY": {"mode": "soft", "penalty": 0.01, "annual_average": 60000, "monthly_min": 3500,
+                         "monthly_max": 4500, "seniority_bonus_monthly": 500, "seniority_years": 3},
+            "F-BUILD-SUBSIDY": {**hard, "new_station": 100000, "upgraded_station": 50000},
+            "F-OPS-SUBSIDY": {**hard, "per_worker": 50000, "county_match": 1},
+            "F-OPS-STATION": {"mode": "soft", "penalty": 0.01, "rural_min": 80000, "rural_max": 100000,
+                              "urban_min": 150000},
+            "F-TOTAL": {"mode": {"operations": "hard", "construction": "soft"}, "penalty": 0.001,
+                        "total": 180_000_000, "construction": 45_000_000, "operations_per_year": 45_000_000,
+                        "note": "construction soft: the subsidies need 11.5 M of the 45 M booked (conflict 3)"},
+            "F-USES": {**hard, "salaries": 0.60, "services": 0.30, "training": 0.10},
+            "F-SOURCES": {"fiscal": {"2024": 0.90, "2026": 0.70}, "social": {"2024": 0.10, "2026": 0.20},
+                          "revenue": {"2024": 0.0, "2026": 0.10}},
+            "F-FISCAL-FLOOR": {"share": 0.03},
+            "F-AREA": {**hard, "min_m2": 80, "service_share": 0.60, "office_share": 0.30, "display_share": 0.10},
+            "F-COVERAGE": {**hard, "share": {"2024": 0.90, "2025": 1.0}, "urban": 1.0, "rural": 0.8},
+            "F-BUILD": {**hard, "new": 80, "upgraded": 70, "total": 150},
+            "F-DEMO": {**hard, "count": {"2025": 10, "2026": 15}, "per_county_min": 1, "min_social_workers": 5,
+                       "min_featured": 3},
+            "F-CIRCLE": {"extension_points": 30, "minutes": 15},
+            "F-ACCESS": {**hard, "share": 1.0},
+            "F-GROUPS": {"elderly_share": 0.192, "rural_elderly_share": 0.235, "left_behind_children": 32000,
+                         "disabled": 120000, "migrants": 80000},
+            "F-PRO-SHARE": {"share": {"2024": 0.40, "2025": 0.55, "2026": 0.60}, "case_management": 0.70},
+            "F-FEATURE": {**hard, "min_per_station": 2},
+            "F-SPECIAL": {"mode": "soft", "penalty": 50000.0, "share": 0.70, "today": 0.15},
+            "F-RESPONSE": {"days": 3, "today_days": 7},
+            "F-DEPT-LINK": {"departments": 3, "today": 0.35},
+            "F-SOCIAL-ORG": {"share": {"2024": 0.30, "2025": 0.50, "2027": 0.60}},
+            "F-SATISFACTION": {"share": {"2024": 0.78, "2025": 0.80, "2026": 0.85}, "complaints_max": 0.05},
+        },
+    }
+
+
+def write_raw(folder: Path, settings: dict, tables: dict[str, pd.DataFrame]) -> None:
+    """Write generator output as an instance folder (no validation)."""
+    import tomli_w
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instance.toml").write_text(tomli_w.dumps(settings), encoding="utf-8")
+    for name, df in tables.items():
+        df = df.copy()
+        for c in df.columns:
+            if df[c].dtype == bool:
+                df[c] = np.where(df[c], "true", "false")
+        df.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+
+
+def main() -> None:
+    for name, make in (("a-district", district_a), ("fuzhou", fuzhou)):
+        settings, tables = make()
+        folder = HERE / name
+        write_raw(folder, settings, tables)
+        inst = load(folder)  # the generated folder must pass validation
+        write_folder(inst, folder)  # canonical form
+        write_xlsx(inst, HERE / f"{name}.xlsx")
+        print(f"wrote {folder} ({inst.num_stations} stations) and {name}.xlsx")
+
+
+if __name__ == "__main__":
+    main()

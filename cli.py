@@ -120,5 +120,24 @@ def convert(source: str, target: str) -> None:
     click.echo(f"wrote {target}")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@_guard
+def clauses(as_json: bool) -> None:
+    """List the POLICY.md clauses the engine knows: figures, units, scope, families."""
+    from allocator.policy import CLAUSES
+
+    if as_json:
+        click.echo(json.dumps([{"id": c.id, "title": c.title, "section": c.section, "scope": c.scope,
+                                "families": list(c.families),
+                                "figures": [{"name": f.name, "kind": f.kind, "unit": f.unit, "required": f.required,
+                                             "path": f.path} for f in c.fields]} for c in CLAUSES], indent=2))
+        return
+    for c in CLAUSES:
+        figs = ", ".join(f"{f.name}{'' if f.required else '?'} [{f.unit}]" for f in c.fields)
+        fam = f" families: {', '.join(c.families)}" if c.families else ""
+        click.echo(f"{c.id:<18} {c.scope:<8} §{c.section:<14} {c.title}\n{'':<19}{figs}{fam}")
+
+
 if __name__ == "__main__":
     main()

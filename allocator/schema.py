@@ -224,3 +224,66 @@ STATED_KEYS: dict[str, str] = {
     "certified": "certified social workers in post",
     "counties": "counties/districts",
 }
+
+
+def format_reference() -> str:
+    """Markdown reference of the instance format (pasted into README.md; a test keeps them equal)."""
+    out: list[str] = []
+    for t in TABLES:
+        req = "required" if t.required else "optional"
+        out.append(f"#### `{t.file}` ({req})\n\n{t.doc}" + (f" Key: {', '.join(t.key)}." if t.key else "") + "\n")
+        out.append("| column | type | unit | required | rule |")
+        out.append("|---|---|---|---|---|")
+        for c in t.columns:
+            rule = []
+            if c.kind == "share":
+                rule.append("0 to 1")
+            if c.minimum is not None:
+                rule.append(f">= {c.minimum:g}")
+            if c.maximum is not None:
+                rule.append(f"<= {c.maximum:g}")
+            if c.choices:
+                rule.append("one of " + ", ".join(c.choices))
+            if c.ref:
+                rule.append("must exist in " + ("[groups]" if c.ref == "groups" else c.ref))
+            if c.blank_ok:
+                rule.append("may be blank")
+            if c.doc:
+                rule.append(c.doc)
+            required = "yes" if c.required else f"no (default {c.default!r})"
+            out.append(f"| `{c.name}` | {c.kind} | {c.unit} | {required} | {'; '.join(rule)} |")
+        out.append("")
+    out.append("#### `instance.toml`\n")
+    out.append("| section / key | type | unit | meaning |")
+    out.append("|---|---|---|---|")
+    for sec, keys in TOML_SECTIONS.items():
+        prefix = f"[{sec}.<id>]" if sec in ("groups", "staff_types") else f"[{sec}]"
+        for k, (kind, unit, doc) in keys.items():
+            out.append(f"| `{prefix}` `{k}` | {kind} | {unit} | {doc} |")
+    out.append("| `[stated]` `<key>` | number | | an aggregate the documents state; the tables must agree: "
+               + ", ".join(f"`{k}` ({v})" for k, v in STATED_KEYS.items()) + " |")
+    out.append("| `[clauses.<ID>]` `<figure>` | number or {year = number} | per clause | a figure of a POLICY.md "
+               "clause (see `allocator clauses`) |")
+    out.append("| `[clauses.<ID>]` `in_force` | bool | | default true |")
+    out.append("| `[clauses.<ID>]` `mode` | `hard`/`soft` or {family = mode} | | soft: a deviation in the "
+               "clause's own unit, penalised in the objective |")
+    out.append("| `[clauses.<ID>]` `penalty` | number or {family = number} | objective units per clause unit | "
+               "weight of a soft clause's deviation |")
+    out.append("| `[clauses.<ID>]` `note` | text | | provenance or remark |")
+    return "\n".join(out) + "\n"
+
+
+def _update_readme(path: str = "README.md") -> None:
+    """Rewrite the format reference between the README's markers."""
+    import re
+    from pathlib import Path
+
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    new = re.sub(r"(<!-- format:start -->\n).*?(<!-- format:end -->)",
+                 lambda m: m.group(1) + format_reference() + m.group(2), text, flags=re.S)
+    p.write_text(new, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    _update_readme()

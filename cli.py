@@ -120,6 +120,71 @@ def convert(source: str, target: str) -> None:
     click.echo(f"wrote {target}")
 
 
+_STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXIT_INFEASIBLE,
+                "no_solution": EXIT_NO_SOLUTION, "unbounded": EXIT_UNBOUNDED, "error": EXIT_ERROR}
+
+
+@main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.option("--solver", default="highs", show_default=True, help="Backend: highs, cbc, ortools, cpsat.")
+@click.option("--time-limit", type=float, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
+@click.option("--gap", type=float, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--threads", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
+@click.option("--out", type=click.Path(), default=None, help="Write the plan's tables here (whole or not at all).")
+@click.option("--mps", type=click.Path(), default=None, help="Also export the model (.mps or .lp) for other solvers.")
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
+@_guard
+def solve(instance_path: str, solver: str, time_limit: float | None, gap: float, threads: int, seed: int,
+          strict: bool, out: str | None, mps: str | None, as_json: bool) -> None:
+    """Solve the station allocation model of INSTANCE and report the plan."""
+    from allocator.plan import format_plan, solve_instance, write_plan
+    from solvers import SolveOptions, backend_names
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    if solver not in backend_names():
+        click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
+        sys.exit(EXIT_INPUT)
+    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
+    if mps:
+        from allocator.model import build
+        from solvers import get_backend
+
+        get_backend("highs").write(build(instance, strict=strict).problem, mps)  # type: ignore[attr-defined]
+    plan = solve_instance(instance, solver=solver, options=options, strict=strict)
+    if out and plan.tables:
+        write_plan(plan, out)
+    if as_json:
+        click.echo(json.dumps({**plan.summary, "manifest": plan.manifest}, indent=2, default=float))
+    else:
+        click.echo(format_plan(plan, instance))
+        if plan.status.value == "infeasible":
+            click.echo("No plan satisfies every hard clause. Run without --strict for a plan with the soft "
+                       "clauses' deviations sized.", err=True)
+        if out and plan.tables:
+            click.echo(f"plan written to {out}")
+    sys.exit(_STATUS_EXIT[plan.status.value])
+
+
+@main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.argument("plan_dir", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Every check as JSON.")
+@_guard
+def verify(instance_path: str, plan_dir: str, as_json: bool) -> None:
+    """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure."""
+    from allocator.verify import format_report, verify_plan
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    report = verify_plan(instance, plan_dir)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=float))
+    else:
+        click.echo(format_report(report))
+    sys.exit(EXIT_OK if report.ok else EXIT_VERIFY_FAILED)
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard

@@ -415,7 +415,6 @@ def build(instance: Instance, strict: bool = False) -> Model:
     SW_cols = np.stack([swa, swi, swu], axis=1)
     CERT_cols = np.stack([swa, swi], axis=1)
     ALL_staff = np.stack([adm, swa, swi, swu, vol], axis=1)
-    ones = np.ones(S)
 
     # --- engine rules -----------------------------------------------------------------------------------
     b.rows("in_post_sw", "ENGINE", "IN-POST", [(SW_cols, 1.0)], sw0, _INF, sidx, "workers")
@@ -612,10 +611,9 @@ def build(instance: Instance, strict: bool = False) -> Model:
                     c.figures[f] * float(pop[mask].sum()) - covered_const, _INF, unit="residents")
         fam("A-COVERAGE", "one_stop", [total(onestop)], c.figures["one_stop"] * S - float(st["one_stop"].sum()),
             _INF, unit="stations")
-    if c := clause("F-COVERAGE"):
-        if "share" in c.figures:
-            fam("F-COVERAGE", "total", [total(build_c, act_coef)], c.figures["share"] * S - act_const.sum(), _INF,
-                unit="stations")
+    if (c := clause("F-COVERAGE")) and "share" in c.figures:
+        fam("F-COVERAGE", "total", [total(build_c, act_coef)], c.figures["share"] * S - act_const.sum(), _INF,
+            unit="stations")
     if c := clause("F-BUILD"):
         for f, mask in (("new", is_new), ("upgraded", status == "upgrade")):
             n = c.figures["new" if f == "new" else "upgraded"]

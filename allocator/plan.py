@@ -128,9 +128,12 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     area0 = st["floor_area_m2"].astype(float)
     added = np.round(x[model.col("expand")], 6)
     works = pd.DataFrame({
-        "station_id": ids, "active": active, "built": build_v, "one_stop": (st["one_stop"] | (onestop > 0)).astype(int),
-        "one_stop_upgrade": onestop, "renovated": v("reno", integer=True), "access_retrofit": v("access", integer=True),
-        "demo": v("demo", integer=True), "floor_area_before": area0, "floor_area_added": added,
+        "station_id": ids, "active": active, "built": build_v,
+        "one_stop": (st["one_stop"] | (onestop > 0)).astype(int),
+        "one_stop_upgrade": onestop, "renovated": v("reno", integer=True),
+        "access_retrofit": v("access", integer=True),
+        "demo": v("demo", integer=True),
+        "floor_area_before": area0, "floor_area_added": added,
         "floor_area_after": np.round(area0 + added, 6),
     })
     for z, col in (("z_adm", "zone_admin_m2"), ("z_svc", "zone_service_m2"), ("z_act", "zone_activity_m2"),
@@ -161,7 +164,7 @@ def clause_table(instance: Instance, model: Model, x: np.ndarray) -> pd.DataFram
             dev = plus + minus
         if rb.sense == "=":
             sense, limit, slack = np.full(rb.count, "="), lo, -np.abs(lhs - lo)
-        elif rb.sense == "<=" or (rb.sense == "range" and False):
+        elif rb.sense == "<=":
             sense, limit, slack = np.full(rb.count, "<="), hi, hi - lhs
         else:
             sense, limit, slack = np.full(rb.count, ">="), lo, lhs - lo
@@ -207,10 +210,12 @@ def _summary(instance: Instance, t: dict[str, pd.DataFrame], result: SolverResul
                               for g, r in by_group.iterrows()},
         "coverage_by_county": {c: {"demand": round(float(r.demand), 1), "covered": round(float(r.covered), 1)}
                                for c, r in by_county.iterrows()},
-        "deviations": [{"clause_id": r.clause_id, "family": r.family, "unit": r.unit, "total": round(float(r["sum"]), 3),
+        "deviations": [{"clause_id": r.clause_id, "family": r.family, "unit": r.unit,
+                        "total": round(float(r["sum"]), 3),
                         "rows": int(r["count"]), "title": BY_ID[r.clause_id].title,
                         "section": BY_ID[r.clause_id].section} for _, r in devs.iterrows()],
-        "binding": sorted({f"{r.clause_id}:{r.family}" for r in cl[cl["binding"] & (cl["mode"] == "hard")].itertuples()}),
+        "binding": sorted({f"{r.clause_id}:{r.family}"
+                           for r in cl[cl["binding"] & (cl["mode"] == "hard")].itertuples()}),
     }
 
 
@@ -270,7 +275,8 @@ def format_plan(plan: Plan, instance: Instance) -> str:
                      f"  {r['covered'] / max(r['demand'], 1):>6.1%}")
     lines.append("By county:")
     for c, r in s["coverage_by_county"].items():
-        lines.append(f"  {c:<36}{r['covered']:>12,.0f} / {r['demand']:>10,.0f}  {r['covered'] / max(r['demand'], 1):>6.1%}")
+        share = r["covered"] / max(r["demand"], 1)
+        lines.append(f"  {c:<36}{r['covered']:>12,.0f} / {r['demand']:>10,.0f}  {share:>6.1%}")
     m = t["money"]
     lines += ["", f"Budget ({instance.currency}): " + ", ".join(f"{k} {m[k]:,.0f}" for k in
                                                                 ("facilities", "salaries", "services", "training")) +

@@ -289,7 +289,8 @@ def a_settings() -> dict:
             "A-ZONES": {**hard, "admin_max": 0.20, "service_min": 0.50, "activity_min": 0.30},
             "A-FLEX": {**hard, "share": 0.10},
             "A-RENOVATE": {**hard, "age_years": 10, "stated_count": 23},
-            "A-COVERAGE": {"mode": "soft", "penalty": {"urban": 5.0, "rural": 5.0, "one_stop": 20000.0}, "urban": 0.95, "rural": 0.70, "one_stop": 0.60,
+            "A-COVERAGE": {"mode": "soft", "penalty": {"urban": 5.0, "rural": 5.0, "one_stop": 20000.0},
+                           "urban": 0.95, "rural": 0.70, "one_stop": 0.60,
                            "urban_today": 0.905, "rural_today": 0.619, "one_stop_today": 0.357},
             "A-CATCHMENT": {"min_residents": 3000, "max_residents": 5000},
             "A-BASIC": {**hard, "count": 6},
@@ -348,7 +349,7 @@ def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
     zones = _zones(rng, n, (0.35, 0.55, 0.10), area > 0)
     # F-GROUPS: elderly 19.2 % of residents, 23.5 % in rural areas; left-behind
     # children 32,000; disabled 120,000; migrants 80,000 (exact totals).
-    pop_r, pop_u = int(pop[rural].sum()), int(pop[~rural].sum())
+    pop_r = int(pop[rural].sum())
     eld_total = round(0.192 * int(pop.sum()))
     eld_r = round(0.235 * pop_r)
     elderly = np.zeros(n, dtype=np.int64)

@@ -47,13 +47,16 @@ class _Source:
 
     def __init__(self, label: str, settings: dict[str, Any] | None, toml_text: str,
                  tables: dict[str, pd.DataFrame | None], table_label: Callable[[str], str],
-                 settings_label: str):
+                 settings_label: str, unreadable: set[str] | None = None,
+                 policy_rows: dict[str, int] | None = None):
         self.label = label
         self.settings = settings
         self.toml_text = toml_text
         self.tables = tables
         self.table_label = table_label
         self.settings_label = settings_label
+        self.unreadable = unreadable or set()    # tables present but unreadable (already reported)
+        self.policy_rows = policy_rows or {}     # workbook: dotted key -> row of the policy sheet
 
 
 def _read_folder(path: Path, log: IssueLog) -> _Source:
@@ -73,6 +76,7 @@ def _read_folder(path: Path, log: IssueLog) -> _Source:
             log.add(TOML_FILE, int(m.group(1)) if m else None, None, None, "toml_syntax",
                     f"not valid TOML: {exc}")
     tables: dict[str, pd.DataFrame | None] = {}
+    unreadable: set[str] = set()
     for spec in TABLES:
         f = path / spec.file
         if not f.is_file():
@@ -84,15 +88,30 @@ def _read_folder(path: Path, log: IssueLog) -> _Source:
         except UnicodeDecodeError as exc:
             log.add(spec.file, None, None, None, "encoding", f"not UTF-8 text ({exc.reason})")
             tables[spec.name] = None
+            unreadable.add(spec.name)
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError, csv_error()) as exc:
             m = re.search(r"line (\d+)", str(exc))
             log.add(spec.file, int(m.group(1)) if m else None, None, None, "csv_syntax",
                     f"cannot be read as CSV: {str(exc).strip()}")
-            tables[spec.name] = pd.DataFrame()  # present but unreadable
+            tables[spec.name] = None  # present but unreadable
+            unreadable.add(spec.name)
             continue
+        header = _raw_header(f)
+        if header is not None and len(header) == len(df.columns) and len(set(header)) < len(header):
+            df.columns = header  # pandas renames a repeated header ('x.1'); keep it for duplicate_column
         tables[spec.name] = df
-    return _Source(str(path), settings, text, tables, lambda name: f"{name}.csv", TOML_FILE)
+    return _Source(str(path), settings, text, tables, lambda name: f"{name}.csv", TOML_FILE, unreadable)
+
+
+def _raw_header(f: Path) -> list[str] | None:
+    import csv
+
+    try:
+        with f.open(encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh, skipinitialspace=True), None)
+    except (UnicodeDecodeError, csv.Error):
+        return None
 
 
 def csv_error() -> type[Exception]:
@@ -120,13 +139,15 @@ def _read_xlsx(path: Path, log: IssueLog) -> _Source:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad file
         log.add(book, None, None, None, "xlsx_unreadable", f"cannot be opened as a workbook: {exc}")
-        return _Source(str(path), None, "", {t.name: None for t in TABLES}, label, label(POLICY_SHEET))
+        return _Source(str(path), None, "", {t.name: None for t in TABLES}, label, label(POLICY_SHEET),
+                       unreadable={t.name for t in TABLES})
     settings: dict[str, Any] | None = None
+    policy_rows: dict[str, int] = {}
     if POLICY_SHEET not in wb.sheetnames:
         log.add(label(POLICY_SHEET), None, None, None, "missing_sheet",
                 f"the workbook has no '{POLICY_SHEET}' sheet (the content of instance.toml)")
     else:
-        settings = _unflatten_policy(wb[POLICY_SHEET], label(POLICY_SHEET), log)
+        settings = _unflatten_policy(wb[POLICY_SHEET], label(POLICY_SHEET), log, policy_rows)
     tables: dict[str, pd.DataFrame | None] = {}
     for spec in TABLES:
         if spec.name not in wb.sheetnames:
@@ -145,10 +166,10 @@ def _read_xlsx(path: Path, log: IssueLog) -> _Source:
             body.pop()
         tables[spec.name] = pd.DataFrame(body, columns=header, dtype=str)
     wb.close()
-    return _Source(str(path), settings, "", tables, label, label(POLICY_SHEET))
+    return _Source(str(path), settings, "", tables, label, label(POLICY_SHEET), policy_rows=policy_rows)
 
 
-def _unflatten_policy(ws: Any, label: str, log: IssueLog) -> dict[str, Any] | None:
+def _unflatten_policy(ws: Any, label: str, log: IssueLog, rows_of: dict[str, int]) -> dict[str, Any] | None:
     rows = list(ws.iter_rows(values_only=True))
     if not rows or [_cell_text(h) for h in rows[0][:2]] != ["key", "value"]:
         log.add(label, 1, None, None, "missing_column", "the policy sheet needs the columns 'key' and 'value'")
@@ -158,6 +179,7 @@ def _unflatten_policy(ws: Any, label: str, log: IssueLog) -> dict[str, Any] | No
         key = _cell_text(r[0] if r else None)
         if not key:
             continue
+        rows_of.setdefault(key, i)
         value = r[1] if len(r) > 1 else None
         if value is None:
             log.add(label, i, "value", None, "missing_value", f"no value for '{key}'")
@@ -202,7 +224,7 @@ def _toml_locator(text: str) -> Callable[[str], int | None]:
 
     def find(dotted: str) -> int | None:
         parts = dotted.split(".")
-        for cut in range(len(parts) - 1, -1, -1):
+        for cut in range(len(parts), -1, -1):
             header, rest = parts[:cut], parts[cut:]
             start = 0
             if header:
@@ -228,11 +250,28 @@ def _toml_locator(text: str) -> Callable[[str], int | None]:
     return find
 
 
+def _policy_locator(rows: dict[str, int]) -> Callable[[str], int | None]:
+    """Row of a dotted key in a workbook's policy sheet (a table key: its first row; None if absent)."""
+
+    def find(dotted: str) -> int | None:
+        if dotted in rows:
+            return rows[dotted]
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:cut]) + "."
+            hits = [r for k, r in rows.items() if k.startswith(prefix)]
+            if hits:
+                return min(hits)
+        return None
+
+    return find
+
+
 class _TomlChecker:
     def __init__(self, src: _Source, log: IssueLog):
         self.src = src
         self.log = log
-        self.locate = _toml_locator(src.toml_text) if src.toml_text else (lambda _k: None)
+        self.locate = _toml_locator(src.toml_text) if src.toml_text else _policy_locator(src.policy_rows)
 
     def add(self, key: str, value: object, rule: str, message: str, severity: str = "error") -> None:
         self.log.add(self.src.settings_label, self.locate(key), key, value, rule, message, severity)
@@ -497,7 +536,7 @@ def _resolve_path(points: list[tuple[int, float]], year: int | None, flow: bool)
 # table checks (vectorised per column)
 # ---------------------------------------------------------------------------
 def _parse_column(spec: TableSpec, col: Column, raw: pd.Series, label: str, log: IssueLog,
-                  group_ids: set[str]) -> np.ndarray:
+                  group_ids: set[str] | None) -> np.ndarray:
     text = raw.astype(str).str.strip()
     rows = np.arange(len(text)) + 2  # header is row 1
     blank = (text == "").to_numpy()
@@ -546,8 +585,12 @@ def _parse_column(spec: TableSpec, col: Column, raw: pd.Series, label: str, log:
             log.add(label, int(r), col.name, v, "bad_choice",
                     f"{col.name} must be one of {', '.join(col.choices)}")
         return text.to_numpy(dtype=object)
+    if kind == "str" and col.ref == "groups" and group_ids is not None:
+        bad = ~blank & ~text.isin(group_ids).to_numpy()
+        for r, v in zip(rows[bad][:50], text[bad][:50], strict=False):
+            log.add(label, int(r), col.name, v, "unknown_reference", f"'{v}' is not a group of instance.toml [groups]")
     if kind == "list":
-        if col.ref == "groups":
+        if col.ref == "groups" and group_ids is not None:
             for r, v in zip(rows, text, strict=False):
                 items = [x.strip() for x in v.split(";") if x.strip()]
                 if v and v != "all":
@@ -559,8 +602,10 @@ def _parse_column(spec: TableSpec, col: Column, raw: pd.Series, label: str, log:
     return text.to_numpy(dtype=object)
 
 
-def _check_table(src: _Source, spec: TableSpec, log: IssueLog, group_ids: set[str]) -> Table | None:
+def _check_table(src: _Source, spec: TableSpec, log: IssueLog, group_ids: set[str] | None) -> Table | None:
     label = src.table_label(spec.name)
+    if spec.name in src.unreadable:
+        return None
     df = src.tables.get(spec.name)
     if df is None:
         if spec.required:
@@ -758,7 +803,7 @@ def check(path: str | os.PathLike[str]) -> tuple[Instance | None, list[InputIssu
         skip_settings = False
     ck = _TomlChecker(src, log)
     parsed = _check_settings(src, log) if not skip_settings else {"group_ids": [], "clauses": []}
-    group_ids = set(parsed.get("group_ids", []))
+    group_ids = None if skip_settings else set(parsed.get("group_ids", []))  # unknown if unreadable
     tables = {spec.name: _check_table(src, spec, log, group_ids) for spec in TABLES}
     _check_refs(src, tables, log)
     if not skip_settings:
@@ -857,6 +902,7 @@ def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         fill(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a written folder is ordinary
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             if old.exists():
@@ -869,6 +915,12 @@ def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
@@ -911,6 +963,7 @@ def write_xlsx(instance: Instance, path: str | os.PathLike[str]) -> None:
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

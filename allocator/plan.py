@@ -78,7 +78,7 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         tables = plan_tables(instance, model, result.x)
         summary = _summary(instance, tables, result)
     summary.update({"status": result.status.value, "objective": result.objective, "bound": result.bound,
-                    "gap": result.gap, "solver": solver, "seconds": round(result.seconds, 3),
+                    "gap": result.gap, "solver": solver,
                     "message": result.message, "strict": strict, "notes": list(model.notes)})
     return Plan(result.status, result.objective, result.bound, result.gap, solver, result.solver_version,
                 result.seconds, result.message, tables, summary, manifest)

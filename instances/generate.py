@@ -244,7 +244,7 @@ def a_settings() -> dict:
             "currency": "CNY",
             "description": "42 communities, 420,000 residents (document A). Station detail is synthetic.",
         },
-        "objective": {"cost_weight": 0.0, "equity": "worst_county", "equity_weight": 1000.0},
+        "objective": {"cost_weight": 0.0, "equity": "worst_county", "equity_weight": 500.0},
         "groups": {
             "elderly": _group("Elderly (60+)", 1.0, 0.78, False, 4.0, 150.0),
             "children": _group("Children (after-school care)", 0.8, 0.65, False, 3.0, 120.0),

@@ -55,6 +55,13 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
             fn(*args, **kwargs)
         except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+            import os
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -193,6 +193,28 @@ def verify(instance_path: str, plan_dir: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.option("--strict/--as-stated", default=True, show_default=True,
+              help="Diagnose with every clause hard (the documents as written), or with the instance's modes.")
+@click.option("--time-limit", type=float, default=30.0, show_default=True, help="Seconds per solve.")
+@click.option("--no-conflicts", is_flag=True, help="Skip the conflict sets (one solve per clause family).")
+@click.option("--json", "as_json", is_flag=True, help="As JSON.")
+@_guard
+def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: bool, as_json: bool) -> None:
+    """Why is there no plan? Smallest relaxation, alternatives per clause, conflict sets, data issues."""
+    from allocator.diagnose import diagnose as run, format_diagnosis
+
+    instance, issues = _load_or_exit(instance_path, as_json)
+    d = run(instance, strict=strict, time_limit=time_limit, warnings=[i for i in issues if i.severity != "error"],
+            find_conflicts=not no_conflicts)
+    if as_json:
+        click.echo(json.dumps(d.to_dict(), indent=2, default=float))
+    else:
+        click.echo(format_diagnosis(d))
+    sys.exit(EXIT_OK if d.feasible else EXIT_INFEASIBLE)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
 def clauses(as_json: bool) -> None:

@@ -314,7 +314,7 @@ def _check_settings(src: _Source, log: IssueLog) -> dict[str, Any]:
     ck = _TomlChecker(src, log)
     settings = src.settings or {}
     out: dict[str, Any] = {}
-    known = {"instance", "objective", "groups", "staff_types", "costs", "stated", "clauses"}
+    known = {"instance", "objective", "groups", "staff_types", "costs", "stated", "documents", "clauses"}
     for k in settings:
         if k not in known:
             ck.add(k, None, "unknown_key", f"unknown section '{k}' (known: {', '.join(sorted(known))})")
@@ -429,6 +429,18 @@ def _check_settings(src: _Source, log: IssueLog) -> dict[str, Any]:
         if x is not None:
             stated[k] = x
     out["stated"] = stated
+
+    # Aggregates as a document states them when the document contradicts itself or the data:
+    # reported as warnings (data inconsistencies), never rejected.
+    documents: dict[str, float] = {}
+    for k, v in ck.section("documents", required=False).items():
+        if k not in STATED_KEYS:
+            ck.add(f"documents.{k}", v, "unknown_key", f"unknown aggregate (known: {', '.join(STATED_KEYS)})")
+            continue
+        x = ck.number(f"documents.{k}", v)
+        if x is not None:
+            documents[k] = x
+    out["documents"] = documents
 
     out["clauses"] = _check_clauses(ck, ck.section("clauses"), year)
     return out
@@ -716,6 +728,11 @@ def _cross_checks(src: _Source, parsed: dict[str, Any], tables: dict[str, Table 
         if k in actual and abs(actual[k] - v) > 1e-6 * max(1.0, abs(v)):
             ck.add(f"stated.{k}", v, "stated_total",
                    f"the tables give {actual[k]:,.10g} for {STATED_KEYS[k]}, but [stated] says {v:,.10g}")
+    for k, v in parsed.get("documents", {}).items():
+        if k in actual and abs(actual[k] - v) > 1e-6 * max(1.0, abs(v)):
+            ck.add(f"documents.{k}", v, "document_inconsistent",
+                   f"the document states {v:,.10g} for {STATED_KEYS[k]}, the tables have {actual[k]:,.10g}",
+                   severity="warning")
     # Figures inside the policy that disagree with the tables are reported, not
     # rejected: the documents contradict themselves and later steps diagnose it.
     sw = _clause_figure(parsed, "F-SW-DENSITY", "per_10k")

@@ -185,11 +185,19 @@ class Model:
         return self.columns[name].index()
 
 
+# Penalty per unit used by the elastic model (diagnosis) for a family the instance marks hard: the
+# same order of magnitude as the seed instances' own penalties for soft families of that unit.
+UNIT_PENALTY = {"yuan": 0.01, "workers": 400.0, "staff": 400.0, "volunteers": 100.0, "residents": 2.0,
+                "households": 2.0, "services": 500.0, "stations": 20000.0, "m2": 10.0}
+
+
 class _Builder:
     """Accumulates column and row blocks as COO triplets (no per-coefficient Python objects)."""
 
-    def __init__(self, strict: bool):
+    def __init__(self, strict: bool, drop: frozenset[tuple[str, str]] = frozenset(), elastic: bool = False):
         self.strict = strict
+        self.drop = drop
+        self.elastic = elastic
         self.lb: list[np.ndarray] = []
         self.ub: list[np.ndarray] = []
         self.obj: list[np.ndarray] = []
@@ -235,6 +243,12 @@ class _Builder:
             break
         if R is None:
             return
+        if clause != "ENGINE":
+            if (clause, family) in self.drop or (clause, "*") in self.drop:
+                return
+            if self.elastic:
+                penalty = penalty if mode == "soft" and penalty > 0 else UNIT_PENALTY.get(unit, 1.0)
+                mode = "soft"
         lo_a = np.broadcast_to(np.asarray(lo, dtype=float), (R,)).astype(float)
         hi_a = np.broadcast_to(np.asarray(hi, dtype=float), (R,)).astype(float)
         keep = np.ones(R, dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
@@ -266,7 +280,7 @@ class _Builder:
                 self.v.append(co[sel])
         lo_k, hi_k = lo_a[keep] / scale, hi_a[keep] / scale
         count = int(keep.sum())
-        soft = mode == "soft" and not self.strict
+        soft = mode == "soft" and (self.elastic or not self.strict)
         dplus = np.full(count, -1)
         dminus = np.full(count, -1)
         rows_idx = self.m + np.arange(count)
@@ -321,7 +335,8 @@ def _sense(lo: np.ndarray, hi: np.ndarray) -> str:
     return "range"
 
 
-def build(instance: Instance, strict: bool = False) -> Model:
+def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, str]] = frozenset(),
+          elastic: bool = False, feasibility: bool = False) -> Model:
     """Build the station allocation MILP of ``instance``.
 
     Parameters
@@ -330,6 +345,13 @@ def build(instance: Instance, strict: bool = False) -> Model:
         A validated instance.
     strict : bool
         Make every clause family hard, whatever the instance says.
+    drop : frozenset of (clause id, family)
+        Families left out (family ``"*"``: the whole clause); used by the diagnosis.
+    elastic : bool
+        Every clause family soft (hard ones priced by :data:`UNIT_PENALTY`), and the objective is only
+        to minimise the priced deviations: the smallest relaxation that makes a plan possible.
+    feasibility : bool
+        Zero objective: only ask whether a plan exists.
 
     Returns
     -------
@@ -337,7 +359,7 @@ def build(instance: Instance, strict: bool = False) -> Model:
         The solver-neutral problem with its named column and row blocks.
     """
     inst = instance
-    b = _Builder(strict)
+    b = _Builder(strict, drop, elastic)
     st = inst.stations
     S = len(st)
     G = len(inst.groups)
@@ -690,4 +712,12 @@ def build(instance: Instance, strict: bool = False) -> Model:
                            [np.full(xu.size, -sign / du), np.full(xr.size, sign / dr), [1.0]]))], 0.0, _INF, None,
                        "share")
     problem, cols, rows = b.finish()
+    if elastic or feasibility:
+        keep = np.zeros(problem.num_cols, dtype=bool)
+        if elastic:
+            for rb in rows:
+                for d in (rb.dev_plus, rb.dev_minus):
+                    keep[d[d >= 0]] = True
+        problem = MilpProblem(np.where(keep, problem.c, 0.0), problem.A, problem.row_lower, problem.row_upper,
+                              problem.col_lower, problem.col_upper, problem.integrality, problem.sense)
     return Model(problem, cols, rows, strict, tuple(notes))

@@ -262,6 +262,8 @@ def format_reference() -> str:
             out.append(f"| `{prefix}` `{k}` | {kind} | {unit} | {doc} |")
     out.append("| `[stated]` `<key>` | number | | an aggregate the documents state; the tables must agree: "
                + ", ".join(f"`{k}` ({v})" for k, v in STATED_KEYS.items()) + " |")
+    out.append("| `[documents]` `<key>` | number | | an aggregate as a document states it where it contradicts the "
+               "data (same keys as [stated]); reported as a warning, not an error |")
     out.append("| `[clauses.<ID>]` `<figure>` | number or {year = number} | per clause | a figure of a POLICY.md "
                "clause (see `allocator clauses`) |")
     out.append("| `[clauses.<ID>]` `in_force` | bool | | default true |")

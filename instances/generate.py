@@ -432,6 +432,8 @@ def f_settings() -> dict:
         },
         "stated": {"stations": 150, "population": 3614866, "new": 80, "upgrade": 70, "counties": 11,
                    "social_worker": 600, "certified": 108},
+        # F's text speaks of 12 counties; the city has 2 districts and 9 counties (POLICY.md conflict 5).
+        "documents": {"counties": 12},
         "clauses": {
             "F-SW-DENSITY": {"mode": {"per_10k": "soft", "stated_total": "soft"}, "penalty": 400.0, "per_10k": 2,
                              "stated_total": 1200,

@@ -352,7 +352,8 @@ class CpSatBackend:
         message = raw
         x = objective = bound = None
         if status.has_solution:
-            x = np.asarray(solver.response_proto.solution[:n], dtype=np.float64)
+            # The response's repeated field takes no slices; the first n entries are our columns.
+            x = np.asarray(list(solver.response_proto.solution), dtype=np.float64)[:n]
             ok, where = plan_is_valid(problem, x)
             if not ok:
                 return _err(self.name, start, f"CP-SAT returned a plan that fails the check: {where}")

@@ -202,7 +202,8 @@ def verify(instance_path: str, plan_dir: str, as_json: bool) -> None:
 @_guard
 def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: bool, as_json: bool) -> None:
     """Why is there no plan? Smallest relaxation, alternatives per clause, conflict sets, data issues."""
-    from allocator.diagnose import diagnose as run, format_diagnosis
+    from allocator.diagnose import diagnose as run
+    from allocator.diagnose import format_diagnosis
 
     instance, issues = _load_or_exit(instance_path, as_json)
     d = run(instance, strict=strict, time_limit=time_limit, warnings=[i for i in issues if i.severity != "error"],
@@ -212,6 +213,78 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
     else:
         click.echo(format_diagnosis(d))
     sys.exit(EXIT_OK if d.feasible else EXIT_INFEASIBLE)
+
+
+@main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.option("--set", "changes", multiple=True, required=True,
+              help="CLAUSE.FIELD=VALUE (e.g. A-SPLIT.salaries=0.30); repeat for several.")
+@click.option("--solver", default="highs", show_default=True)
+@click.option("--gap", type=float, default=0.01, show_default=True)
+@click.option("--time-limit", type=float, default=None)
+@click.option("--strict", is_flag=True)
+@click.option("--out", type=click.Path(), default=None, help="Write the changed plan and diff tables here.")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float, time_limit: float | None,
+           strict: bool, out: str | None, as_json: bool) -> None:
+    """Solve the baseline and a changed instance; print what moved, biggest moves first."""
+    from allocator.errors import InstanceError
+    from allocator.plan import write_plan
+    from allocator.scenario import format_whatif, parse_changes
+    from allocator.scenario import whatif as run
+    from solvers import SolveOptions
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    try:
+        parsed = parse_changes(list(changes))
+        w = run(instance, parsed, solver, SolveOptions(time_limit=time_limit, mip_gap=gap), strict)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    except InstanceError as exc:
+        _emit_issues(exc.issues + exc.warnings, as_json)
+        sys.exit(EXIT_INPUT)
+    if out and w.changed.tables:
+        import pandas as pd
+
+        extra = {"diff_totals": w.totals, "diff_clauses": w.clauses, "diff_stations": w.stations}
+        plan = w.changed
+        write_plan(type(plan)(plan.status, plan.objective, plan.bound, plan.gap, plan.solver, plan.solver_version,
+                              plan.seconds, plan.message, {**plan.tables, **{k: pd.DataFrame(v) for k, v in
+                                                                             extra.items()}},
+                              {**plan.summary, "changes": parsed}, plan.manifest), out)
+    if as_json:
+        click.echo(json.dumps({"changes": parsed, "totals": w.totals.to_dict(orient="records"),
+                               "clauses": w.clauses.to_dict(orient="records"),
+                               "stations": w.stations.to_dict(orient="records")}, indent=2, default=str))
+    else:
+        click.echo(format_whatif(w, parsed))
+    sys.exit(_STATUS_EXIT[w.changed.status.value])
+
+
+@main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.option("--solver", default="highs", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def prices(instance_path: str, solver: str, as_json: bool) -> None:
+    """What each clause in force costs: objective gain if dropped or relaxed one unit (re-solves)."""
+    import dataclasses
+
+    from allocator.scenario import format_prices
+    from allocator.scenario import prices as run
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    base, rows = run(instance, solver)
+    if as_json:
+        click.echo(json.dumps({"baseline": base.objective, "status": base.status.value,
+                               "prices": [dataclasses.asdict(r) for r in rows]}, indent=2, default=float))
+    elif base.objective is None:
+        click.echo(f"no plan to price: {base.status.value}")
+    else:
+        click.echo(format_prices(base, rows))
+    sys.exit(_STATUS_EXIT[base.status.value])
 
 
 @main.command()

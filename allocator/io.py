@@ -9,6 +9,7 @@ instance.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 import os
@@ -33,6 +34,8 @@ POLICY_SHEET = "policy"
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _SUM_TOL = 1e-6
+_DATES = (dt.date, dt.time)  # TOML / workbook date values: not text, and not JSON-serialisable
+_INT_MAX = 2**53  # largest whole number a table cell may hold (exact as a float; sums fit in int64)
 _SHARE_NOTE = " (a share lies between 0 and 1)"
 # Flow figures count events of one year (hires in 2024); other path figures are
 # targets that hold from their year on.
@@ -71,7 +74,7 @@ def _read_folder(path: Path, log: IssueLog) -> _Source:
             settings = tomllib.loads(text)
         except UnicodeDecodeError as exc:
             log.add(TOML_FILE, None, None, None, "encoding", f"not UTF-8 text ({exc.reason})")
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
             m = re.search(r"line (\d+)", str(exc))
             log.add(TOML_FILE, int(m.group(1)) if m else None, None, None, "toml_syntax",
                     f"not valid TOML: {exc}")
@@ -281,7 +284,10 @@ class _TomlChecker:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.add(key, value, "wrong_type", "must be a number")
             return None
-        x = float(value)
+        try:
+            x = float(value)
+        except OverflowError:  # a TOML integer beyond any float
+            x = math.inf
         if not math.isfinite(x):
             self.add(key, value, "out_of_range", "must be a finite number")
             return None
@@ -327,6 +333,8 @@ def _check_settings(src: _Source, log: IssueLog) -> dict[str, Any]:
         v = inst.get(k)
         if not isinstance(v, str) or not v.strip():
             ck.add(f"instance.{k}", v, "missing_value" if v is None else "wrong_type", "must be a non-empty text")
+    if isinstance(inst.get("description"), _DATES):
+        ck.add("instance.description", inst["description"], "wrong_type", "must be text, not a date")
     year = inst.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
         ck.add("instance.year", year, "wrong_type" if not isinstance(year, int) else "out_of_range",
@@ -370,6 +378,9 @@ def _check_settings(src: _Source, log: IssueLog) -> dict[str, Any]:
                 ok = False
                 continue
             if kind == "str":
+                if isinstance(g[k], _DATES):
+                    ck.add(key, g[k], "wrong_type", "must be text, not a date")
+                    ok = False
                 vals[k] = str(g[k])
             elif kind == "bool":
                 if not isinstance(g[k], bool):
@@ -530,6 +541,8 @@ def _check_clauses(ck: _TomlChecker, sec: dict[str, Any], year: int | None) -> l
                 ck.add(key, f"{total:g}", "shares_sum",
                        f"{cid} shares {' + '.join(spec.sums_to_one)} sum to {total:g}, not 1")
         note = body.get("note", "")
+        if isinstance(note, _DATES):
+            ck.add(f"{key}.note", note, "wrong_type", "must be text, not a date")
         clauses.append(Clause(cid, in_force, figures, paths, modes or {"*": "hard"}, penalties,
                               str(note)))
     return clauses
@@ -568,6 +581,9 @@ def _parse_column(spec: TableSpec, col: Column, raw: pd.Series, label: str, log:
             frac = ok & (num != np.round(num))
             for r, v in zip(rows[frac][:50], text[frac][:50], strict=False):
                 log.add(label, int(r), col.name, v, "wrong_type", f"{col.name} must be a whole number")
+            huge = ok & (np.abs(num) > _INT_MAX)  # beyond exact integers: would wrap around in int64
+            for r, v in zip(rows[huge][:50], text[huge][:50], strict=False):
+                log.add(label, int(r), col.name, v, "out_of_range", f"{col.name} must be at most {_INT_MAX:,}")
         lo = 0.0 if kind == "share" else col.minimum
         hi = 1.0 if kind == "share" else col.maximum
         if lo is not None:
@@ -581,7 +597,7 @@ def _parse_column(spec: TableSpec, col: Column, raw: pd.Series, label: str, log:
                 log.add(label, int(r), col.name, v, "out_of_range",
                         f"{col.name} must be <= {hi:g}" + (_SHARE_NOTE if kind == "share" else ""))
         if kind == "int":
-            return np.where(np.isfinite(num), np.round(num), 0).astype(np.int64)
+            return np.where(np.isfinite(num) & (np.abs(num) <= _INT_MAX), np.round(num), 0).astype(np.int64)
         return num
     if kind == "bool":
         low = text.str.lower()
@@ -812,6 +828,10 @@ def check(path: str | os.PathLike[str]) -> tuple[Instance | None, list[InputIssu
     else:
         log.add(str(p), None, None, None, "missing_file", "no such folder or file")
         return None, log.items
+    return _check_source(src, log)
+
+
+def _check_source(src: _Source, log: IssueLog) -> tuple[Instance | None, list[InputIssue]]:
     if src.settings is None:
         # Tables can still be checked for their own errors.
         src.settings = {}
@@ -829,6 +849,23 @@ def check(path: str | os.PathLike[str]) -> tuple[Instance | None, list[InputIssu
         return None, log.items
     instance = _assemble(src, parsed, tables)
     return instance, log.items
+
+
+def with_settings(instance: Instance, settings: dict[str, Any], label: str = "changed instance") -> Instance:
+    """The instance with new instance.toml content, checked exactly as a file would be.
+
+    Used by what-if and sweeps: a change that breaks a rule raises :class:`InstanceError`.
+    """
+    tables: dict[str, pd.DataFrame | None] = {spec.name: None for spec in TABLES}
+    for name, df in _frames(instance).items():
+        df = _csv_frame(df)
+        tables[name] = df.astype(object).where(df.notna(), "").astype(str)
+    src = _Source(label, settings, "", tables, lambda name: f"{label}[{name}]", f"{label}[settings]")
+    log = IssueLog()
+    inst, issues = _check_source(src, log)
+    if inst is None:
+        raise InstanceError(issues)
+    return inst
 
 
 def load(path: str | os.PathLike[str]) -> Instance:

@@ -57,10 +57,13 @@ def instance_hash(instance: Instance) -> str:
 
 
 def solve_instance(instance: Instance, solver: str = "highs", options: SolveOptions | None = None,
-                   strict: bool = False) -> Plan:
-    """Build and solve the station model of ``instance`` and return its :class:`Plan`."""
+                   strict: bool = False, drop: frozenset[tuple[str, str]] = frozenset()) -> Plan:
+    """Build and solve the station model of ``instance`` and return its :class:`Plan`.
+
+    ``drop`` leaves clause families out (rule prices).
+    """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
-    model = build(instance, strict=strict)
+    model = build(instance, strict=strict, drop=drop)
     backend = get_backend(solver)
     result = backend.solve(model.problem, options)
     manifest = {

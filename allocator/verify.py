@@ -32,6 +32,7 @@ after rounding, i.e. +-1e-6 for float noise on a fractional right-hand side.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -386,8 +387,13 @@ def _numeric(col: _Collector, frame: pd.DataFrame, name: str, file: str, fill: f
 def _read_plan(inst: Instance, plan_dir: Path, col: _Collector) -> _Plan | None:
     missing = [f for f in REQUIRED_FILES if not (plan_dir / f).is_file()]
     if missing:
+        status = ""
+        if (plan_dir / "summary.json").is_file():
+            with contextlib.suppress(ValueError):
+                status = str(json.loads((plan_dir / "summary.json").read_text(encoding="utf-8")).get("status", ""))
         col.fail("E-FILES", "files", None, "the plan's files are present",
-                 f"FAIL: {plan_dir} lacks {', '.join(missing)}")
+                 f"FAIL: {plan_dir} lacks {', '.join(missing)}"
+                 + (f" (summary.json status: {status}: there is no plan to verify)" if status else ""))
         return None
     ids = np.asarray(inst.stations["station_id"], dtype=object).astype(str)
     S, G, K = len(ids), len(inst.group_ids), len(inst.services)
@@ -522,6 +528,9 @@ class _Verifier:
         self.service_ids = np.asarray(inst.services["service_id"]).astype(str)
         self.demand = np.asarray(inst.residents, dtype=float) * np.array([g.need_share for g in inst.groups])
         self.rows: list[_Row] = []
+        # strict=True (summary.json or the manifest's options) makes every family hard
+        options = (plan.manifest or {}).get("options") or {}
+        self.strict = bool(plan.summary.get("strict", options.get("strict", False)))
 
         # the plan's decisions, rounded where they are integers
         p = plan
@@ -575,7 +584,7 @@ class _Verifier:
     def row(self, cid: str, family: str, station: str | None, description: str, value: float, sense: str,
             limit: float, unit: str) -> None:
         c = self.inst.clause(cid)
-        mode = c.mode(family) if c is not None else "hard"
+        mode = c.mode(family) if c is not None and not self.strict else "hard"
         self.rows.append(_Row(cid, family, station, description, float(value), sense, float(limit), unit, mode))
 
     def station_rows(self, cid: str, family: str, description: str, value: np.ndarray, sense: str,
@@ -796,7 +805,7 @@ class _Verifier:
 
     # --- clauses -----------------------------------------------------------
     def clauses(self) -> None:  # noqa: C901 - one block per clause, in formulation order
-        inst, ids = self.inst, self.ids
+        inst = self.inst
         pop_total = float(self.pop.sum())
         act = self.act
         money_total = float((self.fac + self.ops).sum())
@@ -1100,6 +1109,8 @@ class _Verifier:
         for r in self.rows:
             mine[(r.clause_id, r.family, r.station or "", r.sense, r.unit)].append(r)
         shortfalls: dict[tuple[str, str, str, str, str], float] = {}
+        missing_rows: dict[tuple[str, str], int] = defaultdict(int)
+        families_written = {(str(a), str(b)) for a, b in zip(cl["clause_id"], cl["family"], strict=True)}
         for key, rows in mine.items():
             reps = written.pop(key, [])
             rows_short = [(r, _shortfall(r.value, r.sense, r.limit)) for r in rows]
@@ -1110,9 +1121,14 @@ class _Verifier:
                 col.notes.append(f"clauses.csv has {len(reps)} rows for {_key_text(key)}, the verifier derives "
                                  f"{len(rows)}")
             shortfalls[key] = sum(s for _, s in rows_short)
+            if not reps:
+                missing_rows[(key[0], key[1])] += len(rows)
             for i, (r, short) in enumerate(rows_short):
                 rep = reps[i] if i < len(reps) else None
                 col.checks.append(self._assess(r, short, rep))
+        for (cid, fam), n in sorted(missing_rows.items()):
+            if (cid, fam) not in families_written:
+                col.notes.append(f"clauses.csv reports no row of {cid} [{fam}] ({n} row(s) derived and checked here)")
         for key, reps in written.items():
             devs = [d for d, _ in reps]
             big = [d for d in devs if not (math.isfinite(d) and abs(d) <= tol.of(key[4], 0.0))]
@@ -1213,7 +1229,7 @@ class _Verifier:
         pen = 0.0
         for key, short in shortfalls.items():
             c = inst.clause(key[0])
-            if c is not None and c.mode(key[1]) == "soft":
+            if c is not None and c.mode(key[1]) == "soft" and not self.strict:
                 pen += c.penalty(key[1]) * short
         value -= pen
         rep = float(reported)
@@ -1331,7 +1347,9 @@ def format_report(report: VerifyReport, *, max_rows: int = 20) -> str:
     for (cid, fam), rows in sorted(groups.items(), key=lambda kv: (all(r.ok for r in kv[1]), kv[0])):
         nfail = sum(not r.ok for r in rows)
         mark = "x" if nfail else "ok"
-        if len(rows) == 1:
+        if len(rows) == 1 and not (math.isfinite(rows[0].value) and math.isfinite(rows[0].limit)):
+            nums = rows[0].message
+        elif len(rows) == 1:
             r = rows[0]
             nums = f"{_fmt(r.value)} {r.sense} {_fmt(r.limit)} {r.unit}"
             if r.mode == "soft":

@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from functools import cache
 from pathlib import Path
 
@@ -154,8 +155,9 @@ def build_pulp(problem: MilpProblem, names: bool = False, with_offset: bool = Fa
     lo = problem.col_lower.tolist()
     up = problem.col_upper.tolist()
     integ = problem.integrality.tolist()
+    add_variable = lp.add_variable  # PuLP 4 style: LpVariable(...) warns once per column
     variables = [
-        pulp.LpVariable(
+        add_variable(
             col_names[j] if col_names else f"x{j}",
             lowBound=_finite(lo[j]),
             upBound=_finite(up[j]),
@@ -172,8 +174,11 @@ def build_pulp(problem: MilpProblem, names: bool = False, with_offset: bool = Fa
             constant=float(problem.offset) if with_offset else 0.0,
         )
     )
-    # Columns that appear nowhere must still reach CBC with their bounds.
-    lp.addVariables(variables)
+    # Columns that appear nowhere must still reach CBC with their bounds.  PuLP 3.3's
+    # add_variable does not register the column yet, and addVariables warns of PuLP 4.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        lp.addVariables(variables)
 
     A = problem.A.tocsr()
     indptr, indices, data = A.indptr, A.indices.tolist(), A.data.tolist()

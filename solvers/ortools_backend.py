@@ -358,10 +358,9 @@ class CpSatBackend:
             if not ok:
                 return _err(self.name, start, f"CP-SAT returned a plan that fails the check: {where}")
             objective = problem.objective_value(x)
-            if nz.size:
-                bound = float(solver.best_objective_bound) / obj_scale + float(problem.offset)
-            else:
-                bound = objective  # no objective: any plan is optimal
+            # Without an objective any plan is optimal, so the bound is the objective.
+            bound = (float(solver.best_objective_bound) / obj_scale + float(problem.offset)
+                     if nz.size else objective)
             status, note = _confirm_optimal(status, problem, options, objective, bound)
             message = note + raw
         elif status == Status.ERROR:

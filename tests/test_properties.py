@@ -3,7 +3,9 @@
 Start from the valid ``tiny`` fixture, apply one to three random mutations
 (a cell, a column's type, a row or column deleted or duplicated, a file
 truncated or deleted, instance.toml garbled) and run ``allocator validate``
-with and without ``--json``.  The outcome is either a valid instance (exit 0)
+with and without ``--json``; likewise for tiny's ``.xlsx`` form (a cell of
+any sheet set to a value of any cell type, a sheet or row deleted, the file
+truncated).  The outcome is either a valid instance (exit 0)
 or exit 2 with at least one error naming a file; no exception escapes and no
 traceback is printed.
 """
@@ -11,16 +13,20 @@ traceback is printed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import functools
 import io
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from allocator.io import load, write_xlsx
 from cli import main
 
 TINY = Path(__file__).resolve().parent / "fixtures" / "tiny"
@@ -141,8 +147,11 @@ def test_validate_never_crashes_on_mutated_files(data: st.DataObject, n: int) ->
         shutil.copytree(TINY, folder)
         done = [mutate(folder, data) for _ in range(n)]
         data.draw(st.just(done), label="mutations")
-        plain = runner.invoke(main, ["validate", str(folder)])
-        js = runner.invoke(main, ["validate", "--json", str(folder)])
+        with warnings.catch_warnings():
+            # a numpy RuntimeWarning (overflow, invalid cast) means a garbage value got through
+            warnings.simplefilter("error", RuntimeWarning)
+            plain = runner.invoke(main, ["validate", str(folder)])
+            js = runner.invoke(main, ["validate", "--json", str(folder)])
         check_outcome(plain, js)
 
 
@@ -154,3 +163,57 @@ def test_the_unmutated_copy_is_valid() -> None:
         check_outcome(runner.invoke(main, ["validate", str(folder)]),
                       runner.invoke(main, ["validate", "--json", str(folder)]))
         assert runner.invoke(main, ["validate", str(folder)]).exit_code == 0
+
+
+# ---------------------------------------------------------------------------
+# the workbook form
+# ---------------------------------------------------------------------------
+XLSX_VALUE = st.one_of(
+    CELL.filter(lambda v: not any(ord(c) < 32 and c not in "\t\n\r" for c in v)),  # openpyxl refuses those
+    st.integers(min_value=-(10**15), max_value=10**15),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)),
+)
+SHEETS = ["policy", "stations", "groups", "services", "departments", "packages", "staff", "travel"]
+
+
+@functools.cache
+def tiny_book() -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny.xlsx"
+        write_xlsx(load(TINY), path)
+        return path.read_bytes()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_validate_never_crashes_on_a_mutated_workbook(data: st.DataObject) -> None:
+    import openpyxl
+
+    runner = CliRunner()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny.xlsx"
+        raw = tiny_book()
+        kind = data.draw(st.sampled_from(["cell", "cell", "cell", "delete_sheet", "delete_row", "truncate"]))
+        if kind == "truncate":
+            path.write_bytes(raw[:data.draw(st.integers(0, len(raw)), label="cut at byte")])
+        else:
+            path.write_bytes(raw)
+            wb = openpyxl.load_workbook(path)
+            ws = wb[data.draw(st.sampled_from(SHEETS), label="sheet")]
+            if kind == "delete_sheet":
+                del wb[ws.title]
+            elif kind == "delete_row":
+                ws.delete_rows(data.draw(st.integers(1, ws.max_row), label="row"))
+            else:
+                row = data.draw(st.integers(1, ws.max_row + 1), label="row")
+                col = data.draw(st.integers(1, ws.max_column + 1), label="column")
+                ws.cell(row=row, column=col).value = data.draw(XLSX_VALUE, label="value")
+            wb.save(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            plain = runner.invoke(main, ["validate", str(path)])
+            js = runner.invoke(main, ["validate", "--json", str(path)])
+        check_outcome(plain, js)

@@ -1,0 +1,266 @@
+"""What-if changes, rule prices and the scenario record used by sweeps.
+
+A change is ``KEY=VALUE`` where KEY is ``CLAUSE.FIELD`` (``A-SPLIT.salaries``), ``CLAUSE.FIELD.YEAR``
+for a year path, ``CLAUSE.in_force`` / ``CLAUSE.mode``, or a dotted key of another instance.toml
+section (``objective.equity_weight``, ``costs.renovation``, ``groups.elderly.weight``).  Changes go
+through the same checks as a file (:func:`allocator.io.with_settings`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.instance import Instance
+from allocator.io import with_settings
+from allocator.model import build
+from allocator.plan import Plan, solve_instance
+from allocator.policy import BY_ID
+from solvers import SolveOptions, Status, get_backend
+
+SECTIONS = ("instance", "objective", "groups", "staff_types", "costs", "stated", "documents")
+
+
+def parse_value(text: str) -> Any:
+    """``true``/``false``, a number, or text."""
+    t = text.strip()
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        f = float(t)
+    except ValueError:
+        return t
+    return int(f) if f.is_integer() and "." not in t and "e" not in t.lower() else f
+
+
+def parse_changes(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["A-SPLIT.salaries=0.3", ...]`` -> ``{"A-SPLIT.salaries": 0.3}``; ValueError on a bad item."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"a change is KEY=VALUE, e.g. A-SPLIT.salaries=0.30; got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = parse_value(v)
+    return out
+
+
+def apply_changes(instance: Instance, changes: dict[str, Any]) -> Instance:
+    """The instance with ``changes`` applied (checked like a file; InstanceError if a rule breaks)."""
+    settings = copy.deepcopy(instance.settings_dict())
+    for key, value in changes.items():
+        parts = key.split(".")
+        if parts[0] in SECTIONS:
+            path = parts
+        elif parts[0] in BY_ID:
+            path = ["clauses", *parts]
+        else:
+            raise ValueError(f"{key!r}: not a clause id of POLICY.md nor a section ({', '.join(SECTIONS)})")
+        node = settings
+        for p in path[:-1]:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):  # a figure becomes a year path
+                nxt = node[p] = {}
+            node = nxt
+        node[path[-1]] = value
+    label = ", ".join(f"{k}={v}" for k, v in changes.items()) or "baseline"
+    return with_settings(instance, settings, label=f"what-if ({label})")
+
+
+# --------------------------------------------------------------------------------------------------------
+# what-if
+# --------------------------------------------------------------------------------------------------------
+@dataclass
+class WhatIf:
+    """Baseline and changed plans with their differences."""
+
+    baseline: Plan
+    changed: Plan
+    totals: pd.DataFrame
+    clauses: pd.DataFrame
+    stations: pd.DataFrame
+
+
+def _station_frame(plan: Plan) -> pd.DataFrame:
+    t = plan.tables
+    staff = t["staff"].set_index("station_id")[["admin", "social_workers", "certified", "volunteers"]]
+    money = t["budget"].set_index("station_id")[["facilities", "salaries", "services", "training"]]
+    svc = t["services"].groupby("station_id")["offered"].sum().rename("services_offered")
+    cov = t["coverage"].groupby("station_id")["covered"].sum().rename("covered")
+    return pd.concat([staff, money, svc, cov], axis=1)
+
+
+def whatif(instance: Instance, changes: dict[str, Any], solver: str = "highs",
+           options: SolveOptions | None = None, strict: bool = False) -> WhatIf:
+    """Solve the baseline and the changed instance; diff totals, clause statuses and stations."""
+    changed_inst = apply_changes(instance, changes)
+    base = solve_instance(instance, solver, options, strict)
+    new = solve_instance(changed_inst, solver, options, strict)
+    rows = [("status", base.status.value, new.status.value), ("objective", base.objective, new.objective)]
+    if base.tables and new.tables:
+        bt, nt = base.summary["totals"], new.summary["totals"]
+        for k in ("covered", "staff", "social_workers", "certified", "admin", "volunteers"):
+            rows.append((k, bt[k], nt[k]))
+        for k, v in bt["money"].items():
+            rows.append((f"money.{k}", v, nt["money"][k]))
+    totals = pd.DataFrame(rows, columns=["figure", "baseline", "changed"])
+    num = pd.to_numeric(totals["baseline"], errors="coerce"), pd.to_numeric(totals["changed"], errors="coerce")
+    totals["change"] = num[1] - num[0]
+    clauses = pd.DataFrame()
+    stations = pd.DataFrame()
+    if base.tables and new.tables:
+        def dev(plan: Plan) -> pd.Series:
+            c = plan.tables["clauses"]
+            return c.groupby(["clause_id", "family"])["deviation"].sum()
+
+        clauses = pd.concat([dev(base).rename("baseline_deviation"), dev(new).rename("changed_deviation")],
+                            axis=1).fillna(0.0)
+        clauses["change"] = clauses["changed_deviation"] - clauses["baseline_deviation"]
+        clauses = clauses[clauses[["baseline_deviation", "changed_deviation"]].abs().sum(axis=1) > 1e-9]
+        clauses = clauses.reset_index()
+        b, n = _station_frame(base), _station_frame(new)
+        d = (n - b).round(6)
+        moved = d.abs()
+        # biggest moves first: money in yuan weighs the same as 10,000 yuan per worker or resident moved
+        score = moved[["facilities", "salaries", "services", "training"]].sum(axis=1) / 1e4 + moved[
+            ["admin", "social_workers", "certified", "volunteers", "services_offered", "covered"]].sum(axis=1)
+        d = d.assign(_score=score)
+        d = d[d["_score"] > 1e-9].sort_values("_score", ascending=False, kind="stable").drop(columns="_score")
+        stations = d.reset_index().rename(columns={"index": "station_id"})
+    return WhatIf(base, new, totals, clauses, stations)
+
+
+def format_whatif(w: WhatIf, changes: dict[str, Any], top: int = 15) -> str:
+    lines = [f"What if {', '.join(f'{k} = {v}' for k, v in changes.items())}?", ""]
+    lines.append(f"{'figure':<22}{'baseline':>18}{'changed':>18}{'change':>16}")
+    for r in w.totals.itertuples():
+        def f(v: Any) -> str:
+            return f"{v:,.1f}" if isinstance(v, (int, float, np.floating)) and v is not None and not pd.isna(v) \
+                else str(v)
+        lines.append(f"{r.figure:<22}{f(r.baseline):>18}{f(r.changed):>18}{f(r.change):>16}")
+    if len(w.clauses):
+        lines += ["", "Soft-clause deviations:"]
+        for r in w.clauses.itertuples():
+            lines.append(f"  {r.clause_id:<16}{r.family:<14}{r.baseline_deviation:>16,.1f} ->"
+                         f"{r.changed_deviation:>16,.1f}")
+    if len(w.stations):
+        lines += ["", f"Stations that moved most (of {len(w.stations)}):"]
+        lines.append(w.stations.head(top).to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------------
+# rule prices
+# --------------------------------------------------------------------------------------------------------
+_STEP = {"share": 0.01, "count": 1.0, "number": 1.0, "money": None}
+
+
+@dataclass
+class RulePrice:
+    clause_id: str
+    family: str
+    drop_gain: float | None
+    figure: str | None
+    step: float | None
+    step_gain: float | None
+    dual_estimate: float | None
+    unit: str
+    notes: list[str] = field(default_factory=list)
+
+
+def prices(instance: Instance, solver: str = "highs", options: SolveOptions | None = None) -> tuple[Plan,
+                                                                                                      list[RulePrice]]:
+    """What each clause family in force costs: objective gain if dropped, if relaxed one unit (re-solves).
+
+    The LP duals of the model with integers fixed at the plan are offered as a fast estimate
+    (objective per unit of the row's right-hand side, summed over the family's rows), labelled as such.
+    """
+    options = options or SolveOptions(mip_gap=1e-4, time_limit=10)
+    base = solve_instance(instance, solver, options)
+    if not base.status.has_solution or base.objective is None:
+        return base, []
+    model = build(instance)
+    duals = _fixed_integer_duals(model, base, instance, solver)
+    out: list[RulePrice] = []
+    families = sorted({(rb.clause, rb.family, rb.unit) for rb in model.rows if rb.clause != "ENGINE"})
+    for cid, fam, unit in families:
+        dropped = solve_instance(instance, solver, options, drop=frozenset({(cid, fam)}))
+        drop_gain = (dropped.objective - base.objective) if dropped.objective is not None else None
+        figure, step, step_gain, notes = _relax_one_unit(instance, cid, fam, base, solver, options)
+        out.append(RulePrice(cid, fam, drop_gain, figure, step, step_gain, duals.get((cid, fam)), unit, notes))
+    return base, out
+
+
+def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: str,
+                    options: SolveOptions):  # type: ignore[no-untyped-def]
+    """Move the clause's first figure one unit each way; the better re-solve is the relaxation."""
+    c = instance.clause(cid)
+    spec = BY_ID[cid]
+    names = [f.name for f in spec.fields if c and f.name in c.figures and "today" not in f.name]
+    if fam in names:
+        names = [fam]
+    if not names or c is None:
+        return None, None, None, ["no figure to move"]
+    name = names[0]
+    kind = spec.field(name).kind  # type: ignore[union-attr]
+    value = c.figures[name]
+    step = _STEP.get(kind) or max(1.0, abs(value) * 0.01)
+    best = None
+    for sign in (1.0, -1.0):
+        new = value + sign * step
+        if kind == "share" and not 0 <= new <= 1:
+            continue
+        try:
+            changed = apply_changes(instance, {f"{cid}.{name}": new})
+        except Exception:  # e.g. shares that must sum to 1: relaxing one alone is not a valid instance
+            continue
+        p = solve_instance(changed, solver, options)
+        if p.objective is not None and (best is None or p.objective - base.objective > best[1]):
+            best = (sign * step, p.objective - base.objective)
+    if best is None:
+        return name, step, None, ["no valid one-unit change (shares must sum to 1: use whatif)"]
+    return name, best[0], best[1], []
+
+
+def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str) -> dict[tuple[str, str], float]:  # type: ignore[no-untyped-def]
+    p = model.problem
+    if not base.tables:
+        return {}
+    r0 = get_backend("highs").solve(p, SolveOptions(mip_gap=1e-4, time_limit=20))
+    if r0.x is None:
+        return {}
+    lo, hi = p.col_lower.copy(), p.col_upper.copy()
+    ints = p.integrality
+    lo[ints] = hi[ints] = np.round(r0.x[ints])
+    from solvers.base import MilpProblem
+
+    lp = MilpProblem(p.c, p.A, p.row_lower, p.row_upper, lo, hi, np.zeros_like(ints), p.sense)
+    r = get_backend("highs").solve(lp, SolveOptions())
+    if r.status is not Status.OPTIMAL or r.row_duals is None:
+        return {}
+    out: dict[tuple[str, str], float] = {}
+    for rb in model.rows:
+        if rb.clause == "ENGINE":
+            continue
+        d = r.row_duals[rb.start:rb.start + rb.count] / rb.scale  # per unit of the row (per yuan for money)
+        out[(rb.clause, rb.family)] = out.get((rb.clause, rb.family), 0.0) + float(np.sum(np.abs(d)))
+    return out
+
+
+def format_prices(base: Plan, rows: list[RulePrice]) -> str:
+    lines = [f"Baseline objective {base.objective:,.2f} ({base.status.value}); gains are in objective units "
+             "(weighted residents' need covered, net of soft-clause penalties).", "",
+             f"{'clause':<18}{'family':<14}{'drop it':>14}{'figure':>22}{'one unit':>12}{'gain':>12}"
+             f"{'LP-dual estimate':>20}"]
+    for r in rows:
+        def g(v: float | None) -> str:
+            return "-" if v is None else f"{v:,.2f}"
+        lines.append(f"{r.clause_id:<18}{r.family:<14}{g(r.drop_gain):>14}{(r.figure or '-'):>22}"
+                     f"{g(r.step):>12}{g(r.step_gain):>12}{g(r.dual_estimate):>14} /{r.unit}")
+    lines.append("")
+    lines.append("'drop it' and 'gain' are re-solves (exact for the MILP); the LP-dual column is an estimate from "
+                 "the LP with integers fixed at the plan (sum of |dual| over the family's rows).")
+    return "\n".join(lines)

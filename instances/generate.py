@@ -496,6 +496,73 @@ def write_raw(folder: Path, settings: dict, tables: dict[str, pd.DataFrame]) -> 
         df.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
 
 
+PROVENANCE = {
+    "a-district": {
+        "title": "District A community workstations (document A)",
+        "rows": [
+            ("stations.csv", "station_id, name", "generator", "A01..A42, 'Community N'"),
+            ("stations.csv", "county", "generator", "six streets (the document names none)"),
+            ("stations.csv", "area_type", "A-COVERAGE", "30 urban / 12 rural, chosen so that today's resident "
+             "coverage is 90.5 % urban and 61.9 % rural"),
+            ("stations.csv", "status", "A2.1 / A-COVERAGE", "38 existing centres, 4 communities without one ('new')"),
+            ("stations.csv", "one_stop", "A-COVERAGE (one_stop_today)", "15 one-stop stations (35.7 %)"),
+            ("stations.csv", "population", "A2.1 + generator", "420,000 in all (exact); split by a seeded draw"),
+            ("stations.csv", "households", "generator", "population / 2.5 (urban) or 2.9 (rural)"),
+            ("stations.csv", "floor_area_m2", "A6.2 + generator", "36,000 m2 over the 38 centres (exact)"),
+            ("stations.csv", "building_age_years", "A-RENOVATE + generator", "23 centres older than 10 years (exact)"),
+            ("stations.csv", "zone_*", "A-ZONES (today 45/38/17) + generator", "drawn around today's average"),
+            ("stations.csv", "accessible", "generator", "about 70 % of centres"),
+            ("groups.csv", "residents", "A1.2 national shares + generator", "elderly 21.1 %, children, disabled, "
+             "low income, migrants, unemployed youth"),
+            ("instance.toml", "[groups] need_share", "A-NEEDS", "78 % elderly meals, 65 % child care, ..."),
+            ("services.csv", "all", "A4.3 + generator", "6 basic, 8 featured and 3 personalised services; costs "
+             "and hours synthetic"),
+            ("departments.csv, packages.csv", "all", "A2.3 / F5.4 + generator", "8 departments; packages synthetic"),
+            ("staff.csv", "type, certified", "A2.2 / A-CERT-RATE", "203 admin + 60 social workers (27 certified, 45 %) "
+             "+ 63 volunteers = 326 (exact)"),
+            ("staff.csv", "level, local_registration, years, bachelor, age", "generator", "seeded draws"),
+            ("instance.toml", "[clauses]", "POLICY.md A-*", "every A-* clause with its document figure"),
+            ("instance.toml", "[costs], [staff_types], group hours and costs", "generator",
+             "synthetic unit costs (the document gives none)"),
+        ],
+    },
+    "fuzhou": {
+        "title": "Fuzhou township social-work stations (document F)",
+        "rows": [
+            ("stations.csv", "county", "X-FUZHOU-COUNTIES", "Linchuan and Dongxiang districts and 9 counties; "
+             "township counts of Zixi (7), Le'an (16), Jinxi (13), Guangchang (11) from the census figures"),
+            ("stations.csv", "status", "F-BUILD", "80 new-build, 70 upgrades (exact)"),
+            ("stations.csv", "population", "X-FUZHOU-POP, X-FUZHOU-COUNTIES + generator",
+             "3,614,866 in all; county totals in the census order; split by a seeded draw"),
+            ("stations.csv", "area_type", "generator", "streets of the districts and county seats urban"),
+            ("stations.csv", "households, floor_area_m2, building_age_years, zone_*, accessible", "generator",
+             "seeded draws; new stations have no building"),
+            ("groups.csv", "elderly", "F-GROUPS", "19.2 % of residents, 23.5 % in rural stations (exact)"),
+            ("groups.csv", "left_behind_children, disabled, migrants", "F-GROUPS", "32,000 / 120,000 / 80,000 (exact)"),
+            ("groups.csv", "children", "X-FUZHOU-AGE", "0-14 share 21.6 % less the left-behind children"),
+            ("groups.csv", "low_income", "generator", "4 % of residents"),
+            ("staff.csv", "social workers", "F-HIRING (600 in post end-2024), F-CERT-RATE (18 % today)",
+             "600 social workers, 108 certified"),
+            ("services.csv, departments.csv, packages.csv", "all", "F5.4 + generator", "synthetic"),
+            ("instance.toml", "[clauses]", "POLICY.md F-*", "every F-* clause with its document figure and year "
+             "path (2024/2025/2026)"),
+            ("instance.toml", "[documents] counties", "F text", "12 counties as the text says (conflict 5)"),
+        ],
+    },
+}
+
+
+def write_readme(folder: Path, name: str) -> None:
+    """The folder's provenance table: where every column comes from."""
+    p = PROVENANCE[name]
+    lines = [f"# {p['title']}", "", "Made by `python instances/generate.py` (seeded, deterministic). The "
+             "documents' figures are exact; station-level detail they do not give is synthetic. The documents' "
+             "contradictions are encoded as written (see POLICY.md, known conflicts).", "",
+             "| file | column | source | note |", "|---|---|---|---|"]
+    lines += [f"| {f} | {c} | {s} | {n} |" for f, c, s, n in p["rows"]]
+    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     for name, make in (("a-district", district_a), ("fuzhou", fuzhou)):
         settings, tables = make()
@@ -503,6 +570,7 @@ def main() -> None:
         write_raw(folder, settings, tables)
         inst = load(folder)  # the generated folder must pass validation
         write_folder(inst, folder)  # canonical form
+        write_readme(folder, name)
         write_xlsx(inst, HERE / f"{name}.xlsx")
         print(f"wrote {folder} ({inst.num_stations} stations) and {name}.xlsx")
 

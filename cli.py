@@ -288,6 +288,40 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--solver", default="highs", show_default=True)
+@click.option("--out", type=click.Path(), default=None, help="Write packages, roster and hiring list here.")
+@click.option("--json", "as_json", is_flag=True)
+@_guard
+def assign(instance_path: str, plan_dir: str, solver: str, out: str | None, as_json: bool) -> None:
+    """Place department packages onto a plan's stations (exact GAP) and list the roster and hires."""
+    from allocator.assign import assign_packages, hiring_list, write_assignment
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    res = assign_packages(instance, plan_dir, solver)
+    roster, hires = hiring_list(instance, plan_dir)
+    if out:
+        write_assignment(res, roster, hires, out)
+    summary = {"status": res.status.value, "objective": res.objective, "gap": res.gap,
+               "packages_placed": len(res.placements), "dept_link_share": res.dept_link_share,
+               "workers_moved": int(roster["moved"].sum()), "hires": int(hires["hires"].sum()),
+               "hiring_cost": float(hires["annual_cost"].sum()),
+               "local_hires_required": int(hires["local_required"].sum())}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=float))
+    else:
+        click.echo(f"Packages: {res.status.value.upper()}, {summary['packages_placed']} placed, need covered "
+                   f"{res.objective or 0:,.0f} (weighted residents); stations linked to >= 3 departments: "
+                   f"{(res.dept_link_share or 0):.1%} (F-DEPT-LINK)")
+        click.echo(f"Roster: {len(roster)} workers in post, {summary['workers_moved']} moved; hires "
+                   f"{summary['hires']} costing {summary['hiring_cost']:,.0f} a year; "
+                   f"{summary['local_hires_required']} of them local (F-LOCAL-HIRE)")
+        click.echo(hires.groupby("post")[["hires", "annual_cost", "local_required"]].sum().to_string())
+    sys.exit(_STATUS_EXIT[res.status.value])
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
 def clauses(as_json: bool) -> None:

@@ -30,7 +30,8 @@ build   binary, new and upgrade stations only (0 for existing).
 onestop binary, existing stations not yet one-stop.     reno binary, buildings older than A-RENOVATE.
 access  binary, stations not barrier-free.               demo binary (F-DEMO).
 expand  floor area added (m2);  z_adm, z_svc, z_act, z_flex  floor area by zone after the plan;
-    inc_svc, inc_act, inc_flex  zone area increases (refitted m2).
+    inc_adm, inc_svc, inc_act, inc_flex  zone area increases (refitted m2; the increases less the area
+    built are the existing m2 that change zone).
 y[s,k]  binary, service offered.      x[s,g]  need covered (residents), 0 <= x <= demand.
 eq      (global) worst county coverage, when the objective asks for equity.
 dev     one non-negative deviation per row of a soft clause family, in the clause's own unit.
@@ -38,7 +39,8 @@ dev     one non-negative deviation per row of a soft clause family, in the claus
 Objective (maximise)
 --------------------
     sum w[g] x[s,g]  -  cost_weight * total yuan  +  equity_weight * 100 * eq
-    -  sum over soft rows of penalty(clause, family) * dev
+    -  sum over soft rows of penalty(clause, family) * dev  -  0.001 * swa - 0.002 * swi
+(the last two terms only break ties: no more certified posts than the clauses need).
 
 Constraints (engine rules, always hard)
 ---------------------------------------
@@ -48,11 +50,11 @@ E3  PAYROLL      m_sal[s] >= base[sw]*SW + base[admin]*adm + base[volunteer]*vol
 E4  HOURS        sum_g h[g] x + sum_k hours[k] y <= (H[sw]-training hours) SW + H[admin] adm + H[vol] vol.
 E5  SERVICE-GATE x[s,g] <= demand[s,g] * sum_{k serves g} y[s,k].
 E6  SERVICE-COST m_svc[s] >= sum_g cpr[g] x + sum_k cost[k] y.
-E7  FACILITY-COST m_fac[s] >= build_per_m2*expand + refit_per_m2*(inc_svc+inc_act+inc_flex-expand)
+E7  FACILITY-COST m_fac[s] >= build_per_m2*expand + refit_per_m2*(inc_adm+inc_svc+inc_act+inc_flex-expand)
                  + renovation*reno + one_stop_upgrade*onestop + new_station*build(new) + access_retrofit*access.
 E8  TRAINING-COST m_trn[s] >= training_per_worker * SW.
-E9  ZONES-SUM    z_adm+z_svc+z_act+z_flex = floor_area[s] + expand;  z_svc - inc_svc <= svc area today, same
-                 for activity and flex (today 0).   (only when a zoning clause is in force)
+E9  ZONES-SUM    z_adm+z_svc+z_act+z_flex = floor_area[s] + expand;  z_adm - inc_adm <= admin area today, same
+                 for service, activity and flex (today 0).   (only when a zoning clause is in force)
 
 Constraints (clauses; family in brackets; every row carries clause id x station)
 -------------------------------------------------------------------------------
@@ -408,8 +410,10 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
     # --- columns ------------------------------------------------------------------------------------
     base = {t: inst.staff_type(t) for t in ("admin", "social_worker", "volunteer")}
     adm = b.cols("adm", (S,), adm0, cap, True)
-    swa = b.cols("swa", (S,), 0.0, cap, True)
-    swi = b.cols("swi", (S,), inter0, cap, True)
+    # A tie-break of 1e-3 objective units per certified post (2e-3 intermediate): among plans equal in
+    # everything the policy values, ask for no more certification than the clauses need.
+    swa = b.cols("swa", (S,), 0.0, cap, True, -1e-3)
+    swi = b.cols("swi", (S,), inter0, cap, True, -2e-3)
     swu = b.cols("swu", (S,), 0.0, cap, True)
     vol = b.cols("vol", (S,), vol0, cap, True)
     money_obj = -inst.objective.cost_weight * MONEY
@@ -474,13 +478,14 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
     if zoning:
         for z in ("z_adm", "z_svc", "z_act", "z_flex"):
             zone_cols[z] = b.cols(z, (S,), 0.0, _INF)
-        incs = {z: b.cols(f"inc_{z[2:]}", (S,), 0.0, _INF) for z in ("z_svc", "z_act", "z_flex")}
+        incs = {z: b.cols(f"inc_{z[2:]}", (S,), 0.0, _INF) for z in ("z_adm", "z_svc", "z_act", "z_flex")}
         # Refitting is charged on existing floor area that changes zone: the increases minus the newly
         # built area (new area is fitted out as part of its build cost).
         fac_terms += [(incs[z], -costs["refit_per_m2"]) for z in incs] + [(expand, costs["refit_per_m2"])]
         b.rows("zones_sum", "ENGINE", "ZONES-SUM",
                [(np.stack([zone_cols[z] for z in zone_cols], 1), 1.0), (expand, -1.0)], area0, area0, sidx, "m2")
-        today = {"z_svc": area0 * st["zone_service"], "z_act": area0 * st["zone_activity"], "z_flex": np.zeros(S)}
+        today = {"z_adm": area0 * st["zone_admin"], "z_svc": area0 * st["zone_service"],
+                 "z_act": area0 * st["zone_activity"], "z_flex": np.zeros(S)}
         for z, inc in incs.items():
             b.rows(f"refit_{z}", "ENGINE", "ZONES-SUM", [(zone_cols[z], 1.0), (inc, -1.0)], -_INF, today[z], sidx,
                    "m2")

@@ -295,4 +295,6 @@ def format_plan(plan: Plan, instance: Instance) -> str:
                          f"§{d['section']}  {d['title']}")
     else:
         lines += ["", "Every clause in force is met."]
+    for note in s.get("notes", []):
+        lines.append(f"note: {note}")
     return "\n".join(lines)

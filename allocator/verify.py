@@ -454,10 +454,10 @@ def _read_plan(inst: Instance, plan_dir: Path, col: _Collector) -> _Plan | None:
     cv = _read_csv(plan_dir / "coverage.csv")
     covered = np.zeros((S, G))
     demand_written = np.full((S, G), np.nan)
-    need = ("station_id", "group", "demand", "covered")
-    if any(c not in cv.columns for c in need):
+    need_cv = ("station_id", "group", "demand", "covered")
+    if any(c not in cv.columns for c in need_cv):
         col.fail("E-FILES", "columns", None, "coverage.csv has every column",
-                 f"FAIL: coverage.csv lacks one of {', '.join(need)}")
+                 f"FAIL: coverage.csv lacks one of {', '.join(need_cv)}")
     else:
         si = pd.Index(ids).get_indexer(cv["station_id"].astype(str))
         gi = pd.Index(list(inst.group_ids)).get_indexer(cv["group"].astype(str))
@@ -617,36 +617,36 @@ class _Verifier:
         ints.update({f"stations.csv:{c}": p.st[c] for c in BINARY_COLUMNS})
         for name, v in ints.items():
             bad = np.abs(v - np.round(v)) > tol.integrality
-            for s in np.flatnonzero(bad):
+            for s in np.flatnonzero(bad).tolist():
                 col.fail("E-INTEGER", name.split(":")[1], self.ids[s], f"{name} is an integer",
                          f"FAIL: {name} = {v[s]!r} at {self.ids[s]} is not an integer", v[s], "=", round(v[s]))
         bad = np.abs(p.offered - np.round(p.offered)) > tol.integrality
-        for s, k in zip(*np.nonzero(bad), strict=True):
+        for s, k in zip(*(a.tolist() for a in np.nonzero(bad)), strict=True):
             col.fail("E-INTEGER", "offered", self.ids[s], "services.csv:offered is 0 or 1",
                      f"FAIL: offered = {p.offered[s, k]!r} for {self.service_ids[k]} at {self.ids[s]}")
         for name, v in [(c, np.round(p.st[c])) for c in BINARY_COLUMNS] + [("offered", self.y)]:
             bad = (v != 0) & (v != 1)
-            for idx in zip(*np.nonzero(bad), strict=True):
+            for idx in zip(*(a.tolist() for a in np.nonzero(bad)), strict=True):
                 col.fail("E-INTEGER", name, self.ids[idx[0]], f"{name} is 0 or 1",
                          f"FAIL: {name} = {v[idx]:g} at {self.ids[idx[0]]}", float(v[idx]), "=", 1.0)
 
         # bounds
         for c in ("admin", "sw_certified_assistant", "sw_certified_intermediate", "sw_uncertified", "volunteers"):
-            for s in np.flatnonzero(p.staff[c] < 0):
+            for s in np.flatnonzero(p.staff[c] < 0).tolist():
                 col.compare("E-BOUNDS", c, self.ids[s], f"{c} >= 0", p.staff[c][s], ">=", 0.0, "staff")
-        for s, g in zip(*np.nonzero(self.x < -tol.quantity_abs), strict=True):
+        for s, g in zip(*(a.tolist() for a in np.nonzero(self.x < -tol.quantity_abs)), strict=True):
             col.compare("E-BOUNDS", self.inst.group_ids[g], self.ids[s], "covered >= 0", self.x[s, g], ">=", 0.0,
                         "residents")
         for s in range(self.S):
             for g, gid in enumerate(self.inst.group_ids):
                 col.compare("E-BOUNDS", gid, self.ids[s], f"covered {gid} <= demand", self.x[s, g], "<=",
                             self.demand[s, g], "residents", only_failures=True)
-        for s in np.flatnonzero(self.expand < 0):
+        for s in np.flatnonzero(self.expand < 0).tolist():
             col.compare("E-BOUNDS", "floor_area_added", self.ids[s], "floor area added >= 0", self.expand[s], ">=",
                         0.0, "m2")
         if p.zones_present:
             for c in ZONE_COLUMNS:
-                for s in np.flatnonzero(np.nan_to_num(p.st[c]) < 0):
+                for s in np.flatnonzero(np.nan_to_num(p.st[c]) < 0).tolist():
                     col.compare("E-BOUNDS", c, self.ids[s], f"{c} >= 0", p.st[c][s], ">=", 0.0, "m2")
         for use in MONEY_USES:
             for s in range(self.S):
@@ -655,7 +655,7 @@ class _Verifier:
 
         # domain of the yes/no decisions
         def domain(name: str, v: np.ndarray, allowed: np.ndarray, why: str) -> None:
-            for s in np.flatnonzero((v > 0.5) & ~allowed):
+            for s in np.flatnonzero((v > 0.5) & ~allowed).tolist():
                 col.fail("E-DOMAIN", name, self.ids[s], f"{name} only {why}",
                          f"FAIL: {name} = 1 at {self.ids[s]}, but the decision exists only {why}", 1.0, "=", 0.0)
 
@@ -691,11 +691,11 @@ class _Verifier:
                 col.fail("E-TABLES", "kind", self.ids[s], "services.csv kind = the catalogue's",
                          f"FAIL: {self.service_ids[k]} written as {kind}, catalogue says {self.kinds[k]}")
         dw = p.demand_written
-        for s, g in zip(*np.nonzero(np.isnan(dw) & (self.demand > 0)), strict=True):
+        for s, g in zip(*(a.tolist() for a in np.nonzero(np.isnan(dw) & (self.demand > 0))), strict=True):
             col.fail("E-FILES", "rows", self.ids[s], "coverage.csv: a row for every station x group with demand",
                      f"FAIL: no coverage row for {self.inst.group_ids[g]} at {self.ids[s]} (demand "
                      f"{_fmt(self.demand[s, g])}); read as covered 0")
-        for s, g in zip(*np.nonzero(~np.isnan(dw)), strict=True):
+        for s, g in zip(*(a.tolist() for a in np.nonzero(~np.isnan(dw))), strict=True):
             col.compare("E-TABLES", "demand", self.ids[s], f"demand {self.inst.group_ids[g]} = residents x need_share",
                         dw[s, g], "=", self.demand[s, g], "residents", only_failures=True)
         zoning = any(self.inst.clause(c) is not None for c in ZONING_CLAUSES)
@@ -704,7 +704,7 @@ class _Verifier:
                      "FAIL: a zoning clause (A-ZONES, A-FLEX or F-AREA) is in force but the zone columns are blank")
         if zoning and p.zones_present:
             for c in ZONE_COLUMNS:
-                for s in np.flatnonzero(np.isnan(p.st[c])):
+                for s in np.flatnonzero(np.isnan(p.st[c])).tolist():
                     col.fail("E-FILES", "zones", self.ids[s], f"{c} is written",
                              f"FAIL: {c} is blank at {self.ids[s]} (read as 0)")
                 p.st[c] = np.nan_to_num(p.st[c])
@@ -720,13 +720,13 @@ class _Verifier:
         for fam, mine, post in (("social_worker", self.sw, self.post_sw), ("certified", self.cert, self.post_cert),
                                 ("intermediate", self.swi, self.post_int), ("admin", self.adm, self.post_adm),
                                 ("volunteer", self.vol, self.post_vol)):
-            for s in np.flatnonzero(post > 0):
+            for s in np.flatnonzero(post > 0).tolist():
                 col.compare("E1", fam, ids[s], f"{fam} at the station >= {fam} in post today", mine[s], ">=",
                             post[s], "staff")
         # E2 not-built new stations
         closed = self.is_new & (self.built < 0.5)
         n_offered = self.y.sum(axis=1)
-        for s in np.flatnonzero(closed):
+        for s in np.flatnonzero(closed).tolist():
             col.compare("E2", "staff", ids[s], "a new station not built has no staff", self.total_staff[s], "<=", 0.0,
                         "staff")
             col.compare("E2", "services", ids[s], "a new station not built offers no service", n_offered[s], "<=",
@@ -776,18 +776,12 @@ class _Verifier:
                  + costs.get("access_retrofit", 0.0) * self.access)
         p = self.plan
         if p.zones_present:
-            inc = (np.maximum(0.0, p.st["zone_service_m2"] - self.zone_today["service"])
+            inc = (np.maximum(0.0, p.st["zone_admin_m2"] - self.zone_today["admin"])
+                   + np.maximum(0.0, p.st["zone_service_m2"] - self.zone_today["service"])
                    + np.maximum(0.0, p.st["zone_activity_m2"] - self.zone_today["activity"])
                    + np.maximum(0.0, p.st["zone_flex_m2"]))
-            refit = inc - self.expand
-            fcost = fcost + costs.get("refit_per_m2", 0.0) * refit
-            credit = np.flatnonzero(refit < -1e-6)
-            if len(credit) and costs.get("refit_per_m2", 0.0) > 0:
-                col.notes.append(
-                    "E7 as formulated prices refitting at refit_per_m2 x (inc_svc+inc_act+inc_flex-expand); where "
-                    "admin area grows that term is negative, i.e. new admin area earns a refit credit: "
-                    + ", ".join(f"{ids[s]} ({_fmt(costs['refit_per_m2'] * refit[s])} yuan)" for s in credit[:8])
-                    + (" ..." if len(credit) > 8 else ""))
+            # every zone's growth counted, so this is never negative (sum of zones = area + expand)
+            fcost = fcost + costs.get("refit_per_m2", 0.0) * (inc - self.expand)
         for s in range(self.S):
             col.compare("E7", "station", ids[s], "facilities money >= works (build, refit, renovation, one-stop, "
                         "new station, access)", self.fac[s], ">=", fcost[s], "yuan")
@@ -798,7 +792,7 @@ class _Verifier:
                         self.trn[s], ">=", tpw * self.sw[s], "yuan")
         # E9 zones sum
         if p.zones_present:
-            zsum = sum(p.st[c] for c in ZONE_COLUMNS)
+            zsum = np.sum([p.st[c] for c in ZONE_COLUMNS], axis=0)
             for s in range(self.S):
                 col.compare("E9", "station", ids[s], "admin + service + activity + flex = floor area + added",
                             zsum[s], "=", self.area_after[s], "m2")

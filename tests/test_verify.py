@@ -73,7 +73,7 @@ HAND_KINDS = ("basic", "basic", "featured", "personalised")
 # Soft rows (staff 10: admin 2, SW 6, volunteers 2; certified 2, intermediate 1), in the writer's form:
 # A-STAFF-MIX admin >= 0.25 x 10 short 0.5; SW <= 0.45 x 10 over by 1.5; volunteer >= 2.5 short 0.5;
 # A-CERT-RATE 2 >= 0.8 x 6 short 2.8; F-CERT-RATE 2 >= 0.35 x 6 short 0.1; intermediate 1 >= 0.6.
-HAND_CLAUSES = [
+HAND_CLAUSES: list[tuple[str, str, str, str, str, float, str]] = [
     ("A-STAFF-MIX", "admin", "", "soft", ">=", 0.5, "staff"),
     ("A-STAFF-MIX", "admin", "", "soft", "<=", 0.0, "staff"),
     ("A-STAFF-MIX", "social_worker", "", "soft", ">=", 0.0, "staff"),
@@ -99,13 +99,13 @@ def write_hand_plan(out: Path) -> Path:
     HAND_STAFF.to_csv(out / "staff.csv", index=False)
     HAND_BUDGET.to_csv(out / "budget.csv", index=False)
     HAND_STATIONS.to_csv(out / "stations.csv", index=False)
-    rows = []
+    rows: list[dict[str, object]] = []
     for s in ("S1", "S2", "S3", "S4"):
         for sid, kind in zip(HAND_SERVICES, HAND_KINDS, strict=True):
             rows.append({"station_id": s, "service_id": sid, "kind": kind,
                          "offered": int(sid == "health_promotion" and s != "S4")})
     pd.DataFrame(rows).to_csv(out / "services.csv", index=False)
-    rows = []
+    rows.clear()
     for s, demands in HAND_DEMAND.items():
         for g, d in zip(("elderly", "children", "disabled"), demands, strict=True):
             rows.append({"station_id": s, "group": g, "demand": d,
@@ -465,6 +465,12 @@ class Plan:
         c.loc[row.name, "deviation"] = dev / 2 if dev > 0 else 1.0
 
 
+def figure(inst: Instance, cid: str, name: str) -> float:
+    clause = inst.clause(cid)
+    assert clause is not None
+    return float(clause.figures[name])
+
+
 def room(r: pd.Series) -> float:
     """How far the plan's own row is from binding (0 when it binds or deviates); sizes an edit."""
     return max(0.0, float(r.slack))
@@ -591,7 +597,7 @@ def _construction(p: Plan) -> None:
 
 
 def _caseload(p: Plan) -> None:
-    hpw = float(p.inst.clause("A-CASELOAD").figures["households_per_worker"])
+    hpw = float(figure(p.inst, "A-CASELOAD", "households_per_worker"))
 
     def n(r: pd.Series) -> int:
         return int(math.floor(room(r) / hpw)) + 1
@@ -641,13 +647,13 @@ def _access(p: Plan) -> None:
 
 def _demo_standard_workers(p: Plan) -> None:
     sid = _demo_station(p)
-    keep = int(p.inst.clause("F-DEMO").figures["min_social_workers"]) - 1
+    keep = int(figure(p.inst, "F-DEMO", "min_social_workers")) - 1
     p.remove_sw(sid, int(p.staff_at(sid, "social_workers")) - keep)
 
 
 def _demo_standard_services(p: Plan) -> None:
     sid = _demo_station(p)
-    keep = int(p.inst.clause("F-DEMO").figures["min_featured"]) - 1
+    keep = int(figure(p.inst, "F-DEMO", "min_featured")) - 1
     v = p.t["services"]
     n = int(v[(v.station_id == sid) & (v.kind == "featured")].offered.sum())
     p.offer(sid, "featured", n=n - keep)

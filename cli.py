@@ -322,6 +322,65 @@ def assign(instance_path: str, plan_dir: str, solver: str, out: str | None, as_j
 
 
 @main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.argument("scenarios_path", metavar="SCENARIOS", type=click.Path())
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: the CPU count); 1 runs the scenarios in this process.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Run on this Dask scheduler (tcp://host:8786) instead; its workers need this package and "
+                   "the INSTANCE path.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: sweep-<SCENARIOS name>); the same folder again resumes the sweep.")
+@click.option("--solver", default="highs", show_default=True)
+@click.option("--gap", type=float, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--time-limit", type=float, default=None, help="Seconds per scenario.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
+@_guard
+def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_address: str | None, out: str | None,
+          solver: str, gap: float, time_limit: float | None, seed: int, strict: bool) -> None:
+    """Solve every scenario of SCENARIOS (TOML or CSV: named changes or a grid) on INSTANCE; resumable.
+
+    One row per scenario goes to DIR/results.csv as it finishes, and DIR/results.parquet (sorted by name)
+    is written once every scenario has a row.  Exit 0 when every scenario has a row (a failed one carries its
+    error), 2 on a bad scenarios file or a DIR holding another sweep, 6 when some could not be run (run the
+    same command again to finish them).
+    """
+    from pathlib import Path
+
+    from allocator.sweep import (
+        ScenarioFileError,
+        SweepError,
+        SweepOptions,
+        format_report,
+        load_scenarios,
+        run_sweep,
+    )
+    from solvers import backend_names
+
+    _load_or_exit(instance_path, False)
+    if solver not in backend_names():
+        click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        scenarios = load_scenarios(scenarios_path)
+    except ScenarioFileError as exc:
+        click.echo(f"{len(exc.issues)} error(s) in the scenarios file:", err=True)
+        for i in exc.issues:
+            click.echo(f"  error: {i}", err=True)
+        sys.exit(EXIT_INPUT)
+    options = SweepOptions(solver=solver, mip_gap=gap, time_limit=time_limit, seed=seed, strict=strict)
+    try:
+        report = run_sweep(instance_path, scenarios, out or f"sweep-{Path(scenarios_path).stem}", options,
+                           workers=workers, dask=dask_address)
+    except SweepError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    click.echo(format_report(report))
+    sys.exit(EXIT_OK if report.complete else EXIT_ERROR)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
 def clauses(as_json: bool) -> None:

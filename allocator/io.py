@@ -684,7 +684,7 @@ def _default_column(col: Column, n: int) -> np.ndarray:
     if col.kind == "bool":
         return np.full(n, bool(col.default))
     if col.kind == "int":
-        return np.full(n, int(col.default or 0), dtype=np.int64)
+        return np.full(n, int(col.default or 0), dtype=np.int64)  # type: ignore[call-overload]
     if col.kind in ("float", "share"):
         return np.full(n, np.nan if col.default is None else float(col.default))  # type: ignore[arg-type]
     return np.full(n, "" if col.default is None else str(col.default), dtype=object)

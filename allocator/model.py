@@ -500,10 +500,10 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
         b.rows(f"{cid}:{family}", cid, family, terms, lo, hi, stations, unit, c.mode(family), c.penalty(family),
                mask, labels)
 
-    def total(cols: np.ndarray, coef: object = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def total(cols: np.ndarray, coef: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """One row over ``cols`` (a total across stations)."""
         cols = np.asarray(cols).reshape(1, -1)
-        return cols, np.broadcast_to(np.asarray(coef, dtype=float), cols.shape) if np.ndim(coef) else np.full(
-            cols.shape, float(coef))  # type: ignore[arg-type]
+        return cols, np.broadcast_to(np.asarray(coef, dtype=float), cols.shape)
 
     pop_total = float(pop.sum())
     staff_all = ALL_staff.ravel()
@@ -721,8 +721,8 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
         keep = np.zeros(problem.num_cols, dtype=bool)
         if elastic:
             for rb in rows:
-                for d in (rb.dev_plus, rb.dev_minus):
-                    keep[d[d >= 0]] = True
+                for dev in (rb.dev_plus, rb.dev_minus):
+                    keep[dev[dev >= 0]] = True
         problem = MilpProblem(np.where(keep, problem.c, 0.0), problem.A, problem.row_lower, problem.row_upper,
                               problem.col_lower, problem.col_upper, problem.integrality, problem.sense)
     return Model(problem, cols, rows, strict, tuple(notes))

@@ -218,7 +218,8 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
         except Exception:  # e.g. shares that must sum to 1: relaxing one alone is not a valid instance
             continue
         p = solve_instance(changed, solver, options)
-        if p.objective is not None and (best is None or p.objective - base.objective > best[1]):
+        if p.objective is not None and base.objective is not None and (
+                best is None or p.objective - base.objective > best[1]):
             best = (sign * step, p.objective - base.objective)
     if best is None:
         return name, step, None, ["no valid one-unit change (shares must sum to 1: use whatif)"]

@@ -141,6 +141,7 @@ class HighsBackend:
             objective = float(info.objective_function_value)
             if not problem.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual, dtype=np.float64)
+        bound: float | None
         if problem.is_mip:
             bound = float(info.mip_dual_bound)
         else:

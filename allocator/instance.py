@@ -19,9 +19,10 @@ import pandas as pd
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.asarray(arr)
-    arr.flags.writeable = False
-    return arr
+    # A read-only view of a read-only copy: numpy refuses to make such a view writeable again.
+    base = np.array(arr, copy=True)
+    base.flags.writeable = False
+    return base.view()
 
 
 def _values_equal(a: Any, b: Any) -> bool:

@@ -738,6 +738,16 @@ def _cross_checks(src: _Source, parsed: dict[str, Any], tables: dict[str, Table 
         for r in (np.flatnonzero(bad) + 2)[:50]:
             log.add(src.table_label("staff"), int(r), "level", "none", "level_needs_certificate",
                     "a certified social worker has a level (assistant or intermediate)")
+    pk = tables.get("packages")
+    if pk is not None and st is not None and "eligible" in pk:
+        known = set(st["station_id"].tolist())
+        for r, rule in enumerate(pk["eligible"], start=2):
+            if rule in ("all", "urban", "rural", ""):
+                continue
+            for sid in (x.strip() for x in str(rule).split(";") if x.strip()):
+                if sid not in known:
+                    log.add(src.table_label("packages"), r, "eligible", sid, "unknown_reference",
+                            f"'{sid}' is not 'all', 'urban', 'rural' nor a station_id of stations")
     stated = parsed.get("stated", {})
     actual = _aggregates(tables, parsed)
     for k, v in stated.items():

@@ -1,7 +1,7 @@
 """The instance format: every file, every column, its type, unit and rule.
 
 This module is the single source of the format: the loader checks against
-it and ``allocator format-doc`` prints the README's reference section from it.
+it and ``python -m allocator.schema`` rewrites the README's reference section from it.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_packages_match_brute_force(tmp_path: Path, mini_settings: dict, mini_ta
         used = {"health": 0, "civil": 0}
         value = 0.0
         ok = True
-        for (pid, dep, served, cost, h, elig), s in zip(copies, choice, strict=True):
+        for (_pid, dep, served, cost, h, elig), s in zip(copies, choice, strict=True):
             if s < 0:
                 continue
             if s not in elig or left[s] <= 0:

@@ -381,6 +381,69 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
 
 
 @main.command()
+@click.argument("path", metavar="INSTANCE_OR_CIRCLE_DIR", type=click.Path())
+@click.option("--model", type=click.Choice(["mclp", "cmclp", "lscp", "pmedian"]), default="mclp",
+              show_default=True, help="Maximal covering, capacitated, set covering (fewest points) or p-median.")
+@click.option("--minutes", type=float, default=None, help="Travel-time limit T (default: circle.toml, else 15).")
+@click.option("--points", type=int, default=None, help="At most this many new points (default: circle.toml).")
+@click.option("--budget", type=float, default=None, help="Opening costs of the new points at most this (yuan).")
+@click.option("--solver", default="highs", show_default=True, help="Backend: highs, cbc, ortools, cpsat.")
+@click.option("--time-limit", type=float, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
+@click.option("--gap", type=float, default=1e-4, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--out", type=click.Path(), default=None, help="Write the plan's tables here (whole or not at all).")
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
+@_guard
+def circle(path: str, model: str, minutes: float | None, points: int | None, budget: float | None, solver: str,
+           time_limit: float | None, gap: float, out: str | None, as_json: bool) -> None:
+    """Choose the 15-minute circle's extension points (F-CIRCLE) and report who is within reach."""
+    from allocator.circle import check_circle, format_circle, solve_circle, summary_json, write_circle
+    from solvers import SolveOptions, backend_names
+
+    data, issues = check_circle(path)
+    if data is None:
+        _emit_issues(issues, as_json)
+        sys.exit(EXIT_INPUT)
+    usage = []
+    if points is not None and budget is not None:
+        usage.append("give --points or --budget, not both")
+    if model == "lscp" and (points is not None or budget is not None):
+        usage.append("lscp finds the fewest points itself: --points and --budget do not apply")
+    for name, value, ok in (("--minutes", minutes, minutes is None or minutes > 0),
+                            ("--points", points, points is None or points >= 0),
+                            ("--budget", budget, budget is None or budget >= 0),
+                            ("--time-limit", time_limit, time_limit is None or time_limit > 0),
+                            ("--gap", gap, gap >= 0)):
+        if not ok:
+            usage.append(f"{name} {value} is out of range")
+    if solver not in backend_names():
+        usage.append(f"unknown solver {solver!r}; known: {', '.join(backend_names())}")
+    if usage:
+        for u in usage:
+            click.echo(f"error: {u}", err=True)
+        sys.exit(EXIT_INPUT)
+    for w in issues:
+        if not as_json:
+            click.echo(f"  warning: {w}", err=True)
+    p: int | None = -1
+    y: float | None = -1.0
+    if points is not None:
+        p, y = points, None
+    elif budget is not None:
+        p, y = None, budget
+    plan = solve_circle(data, model=model, minutes=minutes, points=p, budget=y, solver=solver,
+                        options=SolveOptions(time_limit=time_limit, mip_gap=gap))
+    if out and plan.tables:
+        write_circle(plan, out)
+    if as_json:
+        click.echo(json.dumps(summary_json(plan), indent=2, default=float))
+    else:
+        click.echo(format_circle(plan, data))
+        if out and plan.tables:
+            click.echo(f"plan written to {out}")
+    sys.exit(_STATUS_EXIT[plan.status.value])
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
 def clauses(as_json: bool) -> None:

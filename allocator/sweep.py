@@ -178,8 +178,11 @@ def _changes(ck: _Checker, table: Any, where: str) -> dict[str, Any]:
     return out
 
 
-def _toml_scenarios(ck: _Checker, data: dict[str, Any]) -> list[tuple[Scenario, str]]:
-    found: list[tuple[Scenario, str]] = []
+Found = list[tuple[Scenario, str, int | None]]  # a scenario, where it is defined (key, row)
+
+
+def _toml_scenarios(ck: _Checker, data: dict[str, Any]) -> Found:
+    found: Found = []
     for top, content in data.items():
         if top == "scenario":
             if not isinstance(content, list) or not all(isinstance(s, dict) for s in content):
@@ -193,7 +196,7 @@ def _toml_scenarios(ck: _Checker, data: dict[str, Any]) -> list[tuple[Scenario, 
                 name = ck.name(s.get("name"), f"{where}.name")
                 changes = _changes(ck, s.get("set", {}), f"{where}.set")
                 if name is not None:
-                    found.append((Scenario(name, changes), where))
+                    found.append((Scenario(name, changes), f"{where}.name", None))
         elif top == "grid":
             found += _toml_grid(ck, content)
         else:
@@ -201,7 +204,7 @@ def _toml_scenarios(ck: _Checker, data: dict[str, Any]) -> list[tuple[Scenario, 
     return found
 
 
-def _toml_grid(ck: _Checker, grid: Any) -> list[tuple[Scenario, str]]:
+def _toml_grid(ck: _Checker, grid: Any) -> Found:
     if not isinstance(grid, dict):
         ck.add("grid", None, "bad_type", '[grid] is a table of "KEY" = [values]')
         return []
@@ -246,16 +249,16 @@ def _toml_grid(ck: _Checker, grid: Any) -> list[tuple[Scenario, str]]:
     if size > MAX_GRID:
         ck.add("grid", size, "grid_too_large", f"the grid has {size:,} points; at most {MAX_GRID:,}")
         return []
-    out: list[tuple[Scenario, str]] = []
+    out: Found = []
     for combo in itertools.product(*(p for _, p in axes)):
         point: dict[str, Any] = {}
         for (keys, _), vals in zip(axes, combo, strict=True):
             point.update(zip(keys, vals, strict=True))
-        out.append((Scenario(grid_name(point), {**fixed, **point}), "grid"))
+        out.append((Scenario(grid_name(point), {**fixed, **point}), "grid", None))
     return out
 
 
-def _csv_scenarios(ck: _Checker, text: str) -> list[tuple[Scenario, str]]:
+def _csv_scenarios(ck: _Checker, text: str) -> Found:
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True))
     except csv.Error as exc:
@@ -275,7 +278,7 @@ def _csv_scenarios(ck: _Checker, text: str) -> list[tuple[Scenario, str]]:
         elif h != "name" and ck.key(h, h, row=1):
             good_cols[j] = h
     iname = header.index("name")
-    out: list[tuple[Scenario, str]] = []
+    out: Found = []
     for r, cells in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in cells):
             continue  # blank line
@@ -292,7 +295,7 @@ def _csv_scenarios(ck: _Checker, text: str) -> list[tuple[Scenario, str]]:
             if ck.value(value, key, row=r):
                 changes[key] = value
         if name is not None:
-            out.append((Scenario(name, changes), f"row {r}"))
+            out.append((Scenario(name, changes), "name", r))
     return out
 
 
@@ -344,16 +347,16 @@ def load_scenarios(path: str | os.PathLike[str]) -> list[Scenario]:
     else:
         found = _csv_scenarios(ck, text)
     first: dict[str, str] = {}
-    for s, where in found:
+    for s, where, row in found:
         if s.name in first:
-            ck.add(where, s.name, "duplicate_name", f"the name is already used by {first[s.name]}")
+            ck.add(where, s.name, "duplicate_name", f"the name is already used by {first[s.name]}", row)
         else:
-            first[s.name] = where
+            first[s.name] = where if row is None else f"row {row}"
     if not found and not ck.issues:
         ck.add(None, None, "no_scenarios", "no scenario in the file ([[scenario]] entries or a [grid])")
     if ck.issues:
         raise ScenarioFileError(ck.issues)
-    return [s for s, _ in found]
+    return [s for s, _, _ in found]
 
 
 def parameter_keys(scenarios: list[Scenario]) -> list[str]:
@@ -501,6 +504,18 @@ def read_results_csv(path: str | os.PathLike[str], repair: bool = False) -> tupl
 
     A sweep that was killed may leave a last line cut short: it is dropped (and, with ``repair``,
     the file is rewritten without it), so the scenario runs again on the next run.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``results.csv`` of a sweep.
+    repair : bool
+        Rewrite the file without an incomplete last line.
+
+    Returns
+    -------
+    (list of str, list of list of str)
+        The header and the rows, as text cells.
     """
     p = Path(path)
     raw = p.read_bytes()
@@ -552,6 +567,16 @@ def results_table(csv_path: str | os.PathLike[str]):  # type: ignore[no-untyped-
 
     Types come from the column, not from the order rows arrived in: figures are float64 or int64
     (null without a plan), a parameter column is bool, int64, float64 or text from its values.
+
+    Parameters
+    ----------
+    csv_path : path-like
+        The ``results.csv`` of a sweep.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per scenario, sorted by name.
     """
     import pyarrow as pa
 
@@ -634,8 +659,8 @@ class SweepReport:
 class _Progress:
     """A one-line progress bar on a terminal (``\\r`` updates); silent otherwise."""
 
-    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None, width: int = 28):
-        self.total, self.enabled, self.width = total, enabled, width
+    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None, width: int = 28, base: int = 0):
+        self.total, self.enabled, self.width, self.base = total, enabled, width, base
         self.stream = stream or sys.stderr
         self.start = time.perf_counter()
         self.last = 0.0
@@ -650,7 +675,8 @@ class _Progress:
         frac = done / self.total if self.total else 1.0
         filled = int(round(frac * self.width))
         elapsed = now - self.start
-        eta = elapsed / done * (self.total - done) if done else None
+        ran = done - self.base  # scenarios already done before this run took no time
+        eta = elapsed / ran * (self.total - done) if ran > 0 else None
         eta_s = "--:--" if eta is None else f"{int(eta) // 60:d}:{int(eta) % 60:02d}"
         fail = f"  {failed} failed" if failed else ""
         self.stream.write(f"\rsweep {done:>{len(str(self.total))}}/{self.total} [{'#' * filled}"
@@ -678,6 +704,7 @@ def _in_process(path: str, todo: list[Scenario], opts: dict[str, Any]) -> Iterat
 
 def _on_pool(path: str, todo: list[Scenario], opts: dict[str, Any], workers: int) -> Iterator[Outcome]:
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context())
+    finished = False
     try:
         futures = {pool.submit(run_scenario, path, s.name, s.changes, opts): s.name for s in todo}
         for fut in cf.as_completed(futures):
@@ -685,7 +712,12 @@ def _on_pool(path: str, todo: list[Scenario], opts: dict[str, Any], workers: int
                 yield futures[fut], fut.result(), None
             except Exception as exc:  # BrokenProcessPool: the worker died, not the scenario
                 yield futures[fut], None, exc
+        finished = True
     finally:
+        if not finished:  # interrupted: stop the solves under way rather than wait for them
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                with contextlib.suppress(Exception):
+                    proc.terminate()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -828,7 +860,7 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
             n_workers = min(n_workers, len(todo))
             executor = f"processes({n_workers})"
             outcomes = _on_pool(path, todo, opts, n_workers)
-        bar = _Progress(len(scenarios), sys.stderr.isatty() if progress is None else progress)
+        bar = _Progress(len(scenarios), sys.stderr.isatty() if progress is None else progress, base=len(skipped))
         ran: list[str] = []
         failed: list[str] = []
         lost: dict[str, str] = {}
@@ -866,7 +898,17 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
 
 
 def format_report(report: SweepReport) -> str:
-    """A few lines: what ran, the statuses, what failed and where the tables are."""
+    """A few lines: what ran, the statuses, what failed and where the tables are.
+
+    Parameters
+    ----------
+    report : SweepReport
+        What :func:`run_sweep` returned.
+
+    Returns
+    -------
+    str
+    """
     ran = len(report.ran)
     rate = f", {ran / report.seconds:.2f} scenarios/s" if ran and report.seconds > 0 else ""
     lines = [f"{report.total} scenarios: {ran} run now ({report.executor}, {report.seconds:.1f} s{rate}), "

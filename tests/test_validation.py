@@ -45,6 +45,7 @@ CASES = [
     ("duplicate_key",         "book.xlsx[policy]",   85,   "key",                       "duplicate_key"),
     ("unknown_reference",     "staff.csv",           7,    "station_id",                "unknown_reference"),
     ("unknown_group",         "groups.csv",          9,    "group",                     "unknown_reference"),
+    ("unknown_eligible_station", "packages.csv",     2,    "eligible",                  "unknown_reference"),
     ("shares_sum_a_split",    "instance.toml",       89,   "clauses.A-SPLIT",           "shares_sum"),
     ("shares_sum_f_uses",     "instance.toml",       106,  "clauses.F-USES",            "shares_sum"),
     ("zone_shares_sum",       "stations.csv",        3,    ZONES,                       "shares_sum"),

@@ -1,0 +1,253 @@
+"""By-hand GAP benchmark of the solver backends (not part of pytest).
+
+Part (a): OR-Library gap1-gap12, 60 instances, maximisation, solved to proven
+optimality (``mip_gap=0``) by each backend in turn; total time per backend and
+whether every instance was proven optimal at the published optimum.
+
+Part (b): Yagiura's type C instances (10x400 ... 80x1600), minimisation, with
+a time limit per instance (60 s by default).  Each solve runs under the hard
+wall-clock guard (:func:`solvers.guard.solve_guarded`, 30 s grace), because
+solvers overrun their limits; objective, bound, gap and time are compared
+with ``yagiura_c/optima.csv``.
+
+One solver runs at a time, on one thread.  Every plan is checked here
+(each job once, capacities, objective recomputed) before it is counted.
+
+Usage::
+
+    .venv/bin/python benchmarks/gap_bench.py [--part a|b|all] [--backends highs,cbc,...]
+        [--time-limit 60] [--data DIR] [--json PATH]
+
+Markdown tables go to stdout, progress to stderr.  The data folder defaults
+to ``../shared/benchmarks/gap`` beside the checkout or
+``$ALLOCATOR_SHARED/benchmarks/gap``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from allocator.gap import GapInstance, GapProblem, read_orlib_gap, read_yagiura_gap  # noqa: E402
+from solvers import SolveOptions, SolverResult, get_backend  # noqa: E402
+from solvers.guard import solve_guarded  # noqa: E402
+
+BACKENDS = ["highs", "cbc", "ortools-scip", "cpsat"]
+GRACE = 30.0
+
+
+def default_data_dir() -> Path:
+    """``$ALLOCATOR_SHARED/benchmarks/gap`` or ``../shared/benchmarks/gap``."""
+    env = os.environ.get("ALLOCATOR_SHARED")
+    return (Path(env) if env else ROOT.parent / "shared") / "benchmarks" / "gap"
+
+
+def _children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def plan_objective(inst: GapInstance, assignment: np.ndarray) -> float | None:
+    """Objective of a complete, capacity-respecting assignment; None if it is not one."""
+    n = inst.n
+    if assignment.shape != (n,) or (assignment < 0).any() or (assignment >= inst.m).any():
+        return None
+    load = np.zeros(inst.m)
+    np.add.at(load, assignment, inst.a[assignment, np.arange(n)])
+    if (load > inst.b).any():
+        return None
+    return float(inst.c[assignment, np.arange(n)].sum())
+
+
+def _solve(backend: str, milp, options: SolveOptions, guard: bool) -> SolverResult:  # type: ignore[no-untyped-def]
+    if guard:  # a child process, stopped at time_limit + GRACE whatever the solver does
+        return solve_guarded(backend, milp, options, grace=GRACE)
+    return get_backend(backend).solve(milp, options)
+
+
+def run_one(inst: GapInstance, sense: str, backend: str, options: SolveOptions, guard: bool) -> dict:
+    """Solve one instance; return a record with wall and CPU seconds and checked values."""
+    problem = GapProblem(inst, sense)
+    milp = problem.to_milp()
+    cpu0, kids0 = time.process_time(), _children_cpu()
+    start = time.perf_counter()
+    result = _solve(backend, milp, options, guard)
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - cpu0 + _children_cpu() - kids0
+    sol = problem._solution(result, wall, backend)
+    objective = None
+    valid = True
+    if sol.status.has_solution:
+        objective = plan_objective(inst, sol.assignment)
+        valid = objective is not None and objective == sol.objective
+    return {
+        "instance": inst.name, "m": inst.m, "n": inst.n, "sense": sense, "backend": backend,
+        "status": sol.status.value, "objective": objective, "bound": sol.bound, "gap": sol.gap,
+        "wall": wall, "cpu": cpu, "valid_plan": valid, "message": sol.message[:200],
+    }
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def part_a(data: Path, backends: list[str], cap: float) -> list[dict]:
+    optima = {(r["file"], int(r["instance_index"])): float(r["optimum"])
+              for r in _rows(data / "optima.csv") if r["sense"] == "max"}
+    records = []
+    options = SolveOptions(time_limit=cap, mip_gap=0.0, threads=1, seed=0)
+    files = [f"gap{k}.txt" for k in range(1, 13)]
+    instances = [(f, k, inst) for f in files for k, inst in enumerate(read_orlib_gap(data / f), start=1)]
+    for backend in backends:
+        t0 = time.perf_counter()
+        for f, k, inst in instances:
+            rec = run_one(inst, "max", backend, options, guard=False)
+            rec["optimum"] = optima[(f, k)]
+            rec["ok"] = rec["status"] == "optimal" and rec["valid_plan"] and rec["objective"] == rec["optimum"]
+            records.append(rec)
+        print(f"[a] {backend}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    return records
+
+
+def part_b(data: Path, backends: list[str], limit: float) -> list[dict]:
+    folder = data / "yagiura_c"
+    table = {r["file"]: r for r in _rows(folder / "optima.csv")}
+    order = sorted(table, key=lambda name: (int(table[name]["n_jobs"]), int(table[name]["m_agents"])))
+    options = SolveOptions(time_limit=limit, mip_gap=0.0, threads=1, seed=0)
+    records = []
+    for backend in backends:
+        for name in order:
+            inst = read_yagiura_gap(folder / name)
+            rec = run_one(inst, "min", backend, options, guard=True)
+            ref = table[name]
+            rec["optimum"] = float(ref["optimum"]) if ref["optimum"] else None
+            rec["best_bound"] = float(ref["best_bound"])
+            rec["best_known"] = float(ref["best_known"])
+            # A proven lower bound above the best known plan would be a solver bug.
+            rec["bound_ok"] = rec["bound"] is None or rec["bound"] <= rec["best_known"] + 1e-6
+            records.append(rec)
+            print(f"[b] {backend} {name}: {rec['status']} obj={rec['objective']} bound={rec['bound']} "
+                  f"{rec['wall']:.1f} s", file=sys.stderr, flush=True)
+    return records
+
+
+def _fmt(v: float | None, digits: int = 0) -> str:
+    if v is None:
+        return "-"
+    return f"{v:,.{digits}f}"
+
+
+def report_a(records: list[dict], backends: list[str]) -> str:
+    lines = ["| backend | proven optimal at the published optimum | valid plans | total wall s | "
+             "total CPU s | slowest instance (wall s) | wall ratio to fastest |",
+             "|---|---|---|---|---|---|---|"]
+    totals = {b: sum(r["wall"] for r in records if r["backend"] == b) for b in backends}
+    best = min(totals.values())
+    for b in backends:
+        rs = [r for r in records if r["backend"] == b]
+        ok = sum(r["ok"] for r in rs)
+        slow = max(rs, key=lambda r: r["wall"])
+        lines.append(
+            f"| {b} | {ok}/{len(rs)} ({'yes' if ok == len(rs) else 'no'}) | {sum(r['valid_plan'] for r in rs)} | "
+            f"{totals[b]:.1f} | {sum(r['cpu'] for r in rs):.1f} | {slow['instance']} ({slow['wall']:.2f}) | "
+            f"{totals[b] / best:.2f} |"
+        )
+    failed = [r for r in records if not r["ok"]]
+    for r in failed:
+        lines.append(f"\nnot proven at the optimum: {r['backend']} {r['instance']}: {r['status']} "
+                     f"{r['objective']} vs {r['optimum']} ({r['message']})")
+    return "\n".join(lines)
+
+
+def report_b(records: list[dict], backends: list[str]) -> str:
+    names = list(dict.fromkeys(r["instance"] for r in records))
+    out = []
+    head = "| instance | optimum (best bound / best known) | " + " | ".join(
+        f"{b}: obj / bound / gap / s" for b in backends) + " |"
+    out += [head, "|---|---|" + "---|" * len(backends)]
+    by = {(r["instance"], r["backend"]): r for r in records}
+    for name in names:
+        any_r = by[(name, backends[0])]
+        ref = (_fmt(any_r["optimum"]) if any_r["optimum"] is not None
+               else f"open ({_fmt(any_r['best_bound'])} / {_fmt(any_r['best_known'])})")
+        cells = []
+        for b in backends:
+            r = by.get((name, b))
+            if r is None:
+                cells.append("-")
+                continue
+            flag = "" if r["valid_plan"] and r["bound_ok"] else " **CHECK FAILED**"
+            star = "*" if r["status"] == "optimal" else ""
+            gap = "-" if r["gap"] is None else f"{100 * r['gap']:.2f}%"
+            cells.append(f"{_fmt(r['objective'])}{star} / {_fmt(r['bound'], 1)} / {gap} / "
+                         f"{r['wall']:.1f}{flag}" if r["status"] != "no_solution" else
+                         f"no plan ({r['status']}) / {r['wall']:.1f}")
+        out.append(f"| {name} | {ref} | " + " | ".join(cells) + " |")
+    out.append("\n`*` = proven optimal. gap = |bound - objective| / objective.\n")
+    out += ["| backend | proven optimal | plan at the best known value | mean gap (instances with a plan) | "
+            "mean excess over best known | plans | total wall s | total CPU s |",
+            "|---|---|---|---|---|---|---|---|"]
+    for b in backends:
+        rs = [r for r in records if r["backend"] == b]
+        with_plan = [r for r in rs if r["objective"] is not None]
+        gaps = [r["gap"] for r in with_plan if r["gap"] is not None]
+        excess = [(r["objective"] - r["best_known"]) / r["best_known"] for r in with_plan]
+        at_best = sum(r["objective"] == r["best_known"] for r in with_plan)
+        out.append(
+            f"| {b} | {sum(r['status'] == 'optimal' for r in rs)}/{len(rs)} | {at_best}/{len(rs)} | "
+            f"{100 * np.mean(gaps):.2f}% | {100 * np.mean(excess):.2f}% | {len(with_plan)}/{len(rs)} | "
+            f"{sum(r['wall'] for r in rs):.0f} | {sum(r['cpu'] for r in rs):.0f} |"
+            if with_plan else f"| {b} | 0/{len(rs)} | 0/{len(rs)} | - | - | 0/{len(rs)} | "
+            f"{sum(r['wall'] for r in rs):.0f} | {sum(r['cpu'] for r in rs):.0f} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print markdown tables."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--part", choices=["a", "b", "all"], default="all")
+    ap.add_argument("--backends", default=",".join(BACKENDS))
+    ap.add_argument("--time-limit", type=float, default=60.0, help="part (b) limit per instance, s")
+    ap.add_argument("--cap-a", type=float, default=60.0, help="part (a) safety limit per instance, s")
+    ap.add_argument("--data", type=Path, default=default_data_dir())
+    ap.add_argument("--json", type=Path, default=None, help="also write every record here")
+    args = ap.parse_args(argv)
+    if not (args.data / "optima.csv").is_file():
+        print(f"GAP data not found at {args.data}", file=sys.stderr)
+        return 2
+    backends = [b for b in args.backends.split(",") if b]
+    versions = {b: get_backend(b).version() for b in backends}
+    print(f"# GAP benchmark run {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
+    print("Versions: " + "; ".join(f"{b} = {v}" for b, v in versions.items()) + "\n")
+    records: dict[str, list[dict]] = {}
+    if args.part in ("a", "all"):
+        records["a"] = part_a(args.data, backends, args.cap_a)
+        print("## (a) gap1-gap12, 60 instances, max, to proven optimality\n")
+        print(report_a(records["a"], backends) + "\n")
+    if args.part in ("b", "all"):
+        records["b"] = part_b(args.data, backends, args.time_limit)
+        print(f"## (b) Yagiura type C, min, {args.time_limit:g} s limit, hard guard at +{GRACE:g} s\n")
+        print(report_b(records["b"], backends) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps({"versions": versions, "records": records}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

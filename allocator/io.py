@@ -739,7 +739,7 @@ def _cross_checks(src: _Source, parsed: dict[str, Any], tables: dict[str, Table 
             log.add(src.table_label("staff"), int(r), "level", "none", "level_needs_certificate",
                     "a certified social worker has a level (assistant or intermediate)")
     pk = tables.get("packages")
-    if pk is not None and st is not None and "eligible" in pk:
+    if pk is not None and st is not None and "eligible" in pk and "station_id" in st:
         known = set(st["station_id"].tolist())
         for r, rule in enumerate(pk["eligible"], start=2):
             if rule in ("all", "urban", "rural", ""):

@@ -315,6 +315,7 @@ class _Builder:
         v = np.concatenate(self.v) if self.v else np.zeros(0)
         A = sp.csr_array(sp.coo_array((v, (r, c)), shape=(self.m, self.n)))
         A.sum_duplicates()
+        A.eliminate_zeros()  # terms that cancel (e.g. build and refit on expanded area) leave no entry
         problem = MilpProblem(
             c=np.concatenate(self.obj), A=A,
             row_lower=np.concatenate(self.rlo) if self.rlo else np.zeros(0),

@@ -23,6 +23,8 @@ and any other value ``s`` is passed as ``randomCbcSeed s`` and ``randomSeed s``.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import os
 import re
@@ -36,6 +38,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from solvers import register
 from solvers.base import MilpProblem, SolveOptions, SolverResult, Status, relative_gap
@@ -235,6 +238,21 @@ class CbcBackend:
         path = _cbc_path()
         if path is None:
             raise RuntimeError("no CBC binary found (PuLP's bundled one is missing)")
+        # PuLP's MPS writer leaves out columns that appear in no row and not in the objective but keeps
+        # their bounds, and CBC then rejects the file ("No match for column"): solve without them and
+        # put each back at a value within its bounds (it affects nothing).
+        full = problem
+        used = np.zeros(problem.num_cols, dtype=bool)
+        csc = problem.A.tocsc()
+        used[csc.indices[csc.data != 0]] = True
+        used |= problem.c != 0
+        if not used.all():
+            lo, hi = problem.col_lower[~used], problem.col_upper[~used]
+            filler = np.where(np.isfinite(lo), lo, np.where(np.isfinite(hi), hi, 0.0))
+            filler = np.where(problem.integrality[~used], np.ceil(filler - 1e-9), filler)
+            problem = MilpProblem(problem.c[used], sp.csr_array(problem.A.tocsc()[:, np.flatnonzero(used)]),
+                                  problem.row_lower, problem.row_upper, problem.col_lower[used],
+                                  problem.col_upper[used], problem.integrality[used], problem.sense, problem.offset)
         lp, variables = build_pulp(problem)
         cbc_options: list[str] = []
         if options.seed:
@@ -257,7 +275,13 @@ class CbcBackend:
         if options.verbose:
             sys.stderr.write(log)
         seconds = time.perf_counter() - start
-        return self._result(problem, options, lp, variables, log, seconds)
+        result = self._result(problem, options, lp, variables, log, seconds)
+        if problem is not full and result.x is not None:
+            x = np.empty(full.num_cols)
+            x[used] = result.x
+            x[~used] = filler
+            result = dataclasses.replace(result, x=x)
+        return result
 
     def _result(self, problem, options, lp, variables, log, seconds):  # type: ignore[no-untyped-def]
         import pulp

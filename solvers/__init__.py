@@ -50,11 +50,17 @@ def backend_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+_loaded = False
+
+
 def _load_builtin() -> None:
     # Imported lazily so that `import solvers` stays cheap and a missing
-    # optional solver library never breaks the others.
-    if _REGISTRY:
+    # optional solver library never breaks the others.  A flag, not the
+    # registry's emptiness: importing one backend module registers it alone.
+    global _loaded
+    if _loaded:
         return
+    _loaded = True
     from solvers import highs_backend  # noqa: F401
 
     for module in ("solvers.cbc_backend", "solvers.ortools_backend"):

@@ -23,8 +23,7 @@ and any other value ``s`` is passed as ``randomCbcSeed s`` and ``randomSeed s``.
 
 from __future__ import annotations
 
-import dataclasses
-
+import contextlib
 import math
 import os
 import re
@@ -38,14 +37,13 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from solvers import register
 from solvers.base import MilpProblem, SolveOptions, SolverResult, Status, relative_gap
 
 # Tolerances of the independent check of a returned plan; CBC's own primal
 # and integer tolerances are 1e-7 and 1e-6 (absolute).
-_FEAS_TOL = 1e-6
+_FEAS_TOL = 1e-4  # CBC's solution file prints values to about 8 significant digits
 _INT_TOL = 1e-5
 
 _BOUND_RE = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
@@ -233,55 +231,90 @@ class CbcBackend:
             )
 
     def _solve(self, problem: MilpProblem, options: SolveOptions, start: float) -> SolverResult:
-        import pulp
+        """Run the CBC binary PuLP ships on an MPS file HiGHS writes, and read its solution file.
+
+        PuLP 3.3's own MPS writer, with the renaming it applies for CBC, drops or mislabels columns
+        of larger models (CBC then reports "No match for column ..." or a wrong "Infeasible"), so
+        the model goes to CBC as a minimisation in an MPS file written by HiGHS.  CBC's statuses
+        are read from its own result line and solution file, never from a wrapper.
+        """
+        from solvers.highs_backend import HighsBackend
 
         path = _cbc_path()
         if path is None:
             raise RuntimeError("no CBC binary found (PuLP's bundled one is missing)")
-        # PuLP's MPS writer leaves out columns that appear in no row and not in the objective but keeps
-        # their bounds, and CBC then rejects the file ("No match for column"): solve without them and
-        # put each back at a value within its bounds (it affects nothing).
-        full = problem
-        used = np.zeros(problem.num_cols, dtype=bool)
-        csc = problem.A.tocsc()
-        used[csc.indices[csc.data != 0]] = True
-        used |= problem.c != 0
-        if not used.all():
-            lo, hi = problem.col_lower[~used], problem.col_upper[~used]
-            filler = np.where(np.isfinite(lo), lo, np.where(np.isfinite(hi), hi, 0.0))
-            filler = np.where(problem.integrality[~used], np.ceil(filler - 1e-9), filler)
-            problem = MilpProblem(problem.c[used], sp.csr_array(problem.A.tocsc()[:, np.flatnonzero(used)]),
-                                  problem.row_lower, problem.row_upper, problem.col_lower[used],
-                                  problem.col_upper[used], problem.integrality[used], problem.sense, problem.offset)
-        lp, variables = build_pulp(problem)
-        cbc_options: list[str] = []
-        if options.seed:
-            cbc_options += [f"randomCbcSeed {int(options.seed)}", f"randomSeed {int(options.seed)}"]
+        flip = -1.0 if problem.sense == "max" else 1.0
+        as_min = MilpProblem(flip * problem.c, problem.A, problem.row_lower, problem.row_upper, problem.col_lower,
+                             problem.col_upper, problem.integrality, "min", 0.0)
         with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as tmp:
-            log_path = os.path.join(tmp, "cbc.log")
-            solver = pulp.COIN_CMD(
-                path=path,
-                mip=problem.is_mip,
-                msg=False,  # CBC must not write to our stdout; the log goes to a file
-                timeLimit=options.time_limit,
-                gapRel=options.mip_gap if problem.is_mip else None,
-                threads=int(options.threads) if options.threads > 1 else None,
-                options=cbc_options,
-                logPath=log_path,
-            )
-            solver.tmpDir = tmp  # PuLP leaves its files behind when CBC fails
-            lp.solve(solver)
-            log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
+            mps, sol = os.path.join(tmp, "model.mps"), os.path.join(tmp, "model.sol")
+            HighsBackend().write(as_min, Path(mps))
+            args = [path, mps]
+            if options.time_limit is not None:
+                args += ["-sec", f"{options.time_limit:g}", "-timeMode", "elapsed"]
+            if problem.is_mip:
+                args += ["-ratioGap", f"{options.mip_gap:g}"]
+            if options.threads > 1:
+                args += ["-threads", str(int(options.threads))]
+            args += ["-randomCbcSeed", str(int(options.seed) + 1), "-solve", "-solution", sol]
+            run = subprocess.run(args, capture_output=True, text=True, check=False)
+            log = run.stdout
+            text = Path(sol).read_text(errors="replace") if os.path.exists(sol) else ""
         if options.verbose:
             sys.stderr.write(log)
         seconds = time.perf_counter() - start
-        result = self._result(problem, options, lp, variables, log, seconds)
-        if problem is not full and result.x is not None:
-            x = np.empty(full.num_cols)
-            x[used] = result.x
-            x[~used] = filler
-            result = dataclasses.replace(result, x=x)
-        return result
+        head = text.splitlines()[0] if text else ""
+        result_line = (_RESULT_RE.findall(log) or [""])[-1].strip()
+        raw = result_line or head
+        low = (result_line + " " + head).lower()
+        x = None
+        # "(no integer solution - continuous used)": the values are the LP relaxation's, not a plan.
+        if text and "objective value" in head and "infeasible" not in head.lower() \
+                and "no integer solution" not in head:
+            x = np.zeros(problem.num_cols)
+            for line in text.splitlines()[1:]:
+                parts = line.split()
+                if len(parts) >= 3 and parts[0].isdigit():
+                    x[int(parts[0])] = float(parts[2])
+        if "infeasible" in low:
+            status = Status.INFEASIBLE
+        elif "unbounded" in low:
+            status = Status.UNBOUNDED
+        elif x is not None and "optimal" in low and "stopped" not in low:
+            status = Status.OPTIMAL
+        elif x is not None and problem.is_mip:
+            status = Status.FEASIBLE  # stopped on a limit with a plan
+        elif "stopped" in low:
+            status = Status.NO_SOLUTION
+        else:
+            status = Status.ERROR
+        bound = objective = gap = None
+        if status.has_solution and x is not None:
+            ok, where = plan_is_valid(problem, x)
+            if not ok:
+                return SolverResult(Status.ERROR, solver=self.name, solver_version=self.version(), seconds=seconds,
+                                    message=f"CBC returned a plan that fails the check: {where}; {raw}",
+                                    raw_status=raw)
+            if problem.is_mip:
+                x = np.where(problem.integrality, np.round(x), x)
+            objective = problem.objective_value(x)
+            found = _BOUND_RE.findall(log)
+            if found and problem.is_mip:
+                with contextlib.suppress(ValueError):
+                    bound = flip * float(found[-1]) + float(problem.offset)
+            elif status is Status.OPTIMAL:
+                bound = objective
+            if status is Status.OPTIMAL and bound is None and problem.is_mip:
+                bound = objective  # CBC proved optimality without printing a bound (e.g. solved at the root)
+            if bound is not None and problem.is_mip:  # the bound cannot be worse than the plan
+                bound = max(bound, objective) if problem.sense == "max" else min(bound, objective)
+            gap = relative_gap(objective, bound)
+            if status is Status.OPTIMAL and gap is not None and gap > options.mip_gap * (1 + 1e-9) + 1e-12:
+                status = Status.FEASIBLE
+        else:
+            x = None
+        return SolverResult(status, x=x, objective=objective, bound=bound, gap=gap, solver=self.name,
+                            solver_version=self.version(), seconds=seconds, message=raw, raw_status=raw)
 
     def _result(self, problem, options, lp, variables, log, seconds):  # type: ignore[no-untyped-def]
         import pulp

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from allocator.atomic import write_dir_atomically
 from allocator.gap import GapInstance, GapProblem
 from allocator.instance import Instance
 from solvers import MilpProblem, SolveOptions, Status, get_backend
@@ -222,20 +223,10 @@ def hiring_list(instance: Instance, plan_dir: str | os.PathLike[str]) -> tuple[p
 def write_assignment(res: PackageResult, roster: pd.DataFrame, hires: pd.DataFrame,
                      out: str | os.PathLike[str]) -> None:
     """Write packages.csv, package_stations.csv, roster.csv and hires.csv, whole or not at all."""
-    import shutil
-    import tempfile
-
-    target = Path(out).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    def fill(tmp: Path) -> None:
         res.placements.to_csv(tmp / "packages.csv", index=False, lineterminator="\n")
         res.stations.to_csv(tmp / "package_stations.csv", index=False, lineterminator="\n")
         roster.to_csv(tmp / "roster.csv", index=False, lineterminator="\n")
         hires.to_csv(tmp / "hires.csv", index=False, lineterminator="\n")
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir_atomically(out, fill)

@@ -14,7 +14,6 @@ import json
 import math
 import os
 import re
-import shutil
 import tempfile
 import tomllib
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocator.atomic import write_dir_atomically
 from allocator.errors import InputIssue, InstanceError, IssueLog
 from allocator.instance import Clause, GroupType, Instance, Objective, StaffType, Table
 from allocator.policy import BY_ID as CLAUSE_SPECS
@@ -959,28 +959,6 @@ def _frames(instance: Instance) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _atomic_dir(target: Path, fill: Callable[[Path], None]) -> None:
-    """Write a directory whole or not at all (temporary sibling, then rename)."""
-    target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        fill(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); a written folder is ordinary
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -1004,7 +982,7 @@ def write_folder(instance: Instance, path: str | os.PathLike[str]) -> None:
         for name, df in _frames(instance).items():
             _csv_frame(df).to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
 
-    _atomic_dir(Path(path), fill)
+    write_dir_atomically(path, fill)
 
 
 def write_xlsx(instance: Instance, path: str | os.PathLike[str]) -> None:

@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from allocator import __version__
+from allocator.atomic import write_dir_atomically
 from allocator.instance import Instance
 from allocator.model import MONEY, Model, build
 from allocator.policy import BY_ID
@@ -224,26 +223,14 @@ def _summary(instance: Instance, t: dict[str, pd.DataFrame], result: SolverResul
 
 def write_plan(plan: Plan, out: str | os.PathLike[str]) -> None:
     """Write the plan's tables, summary.json and manifest.json into ``out``, whole or not at all."""
-    target = Path(out).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    def fill(tmp: Path) -> None:
         for name, df in plan.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n", float_format="%.6f")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2, sort_keys=True) + "\n")
-        man = dict(plan.manifest)
-        (tmp / "manifest.json").write_text(json.dumps(_jsonable(man), indent=2, sort_keys=True) + "\n")
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        (tmp / "manifest.json").write_text(json.dumps(_jsonable(dict(plan.manifest)), indent=2, sort_keys=True)
+                                           + "\n")
+
+    write_dir_atomically(out, fill)
 
 
 def _jsonable(o: Any) -> Any:

@@ -178,15 +178,17 @@ class CircleData:
         if "population" not in places:
             places["population"] = places[list(groups)].sum(axis=1)
         sites = sites.copy()
-        for c, d in (("name", None), ("kind", "candidate"), ("opening_cost", 0.0), ("capacity", np.inf)):
+        site_defaults: tuple[tuple[str, object], ...] = (("name", None), ("kind", "candidate"),
+                                                         ("opening_cost", 0.0), ("capacity", np.inf))
+        for c, dv in site_defaults:
             if c not in sites:
-                sites[c] = sites["site_id"] if d is None else d
+                sites[c] = sites["site_id"] if dv is None else dv
         places = places[[*PLACE_BASE, "population", *groups]].reset_index(drop=True)
         sites = sites[list(SITE_COLUMNS)].reset_index(drop=True)
         sites["opening_cost"] = sites["opening_cost"].astype(float)
         sites["capacity"] = sites["capacity"].astype(float)
-        if (edges is None) == (travel is None):
-            raise ValueError("give exactly one of edges and travel")
+        if edges is not None and travel is not None:
+            raise ValueError("give at most one of edges and travel (neither: pass a Reach to solve_circle)")
         if not set(sites["place_id"]) <= set(places["place_id"]):
             raise ValueError("every site's place_id must be a place")
         h = hashlib.sha256()
@@ -677,6 +679,8 @@ def travel_reach(data: CircleData, radius: float) -> Reach:
     index = {p: i for i, p in enumerate(pid)}
     site_place = np.array([index[p] for p in data.sites["place_id"]], dtype=np.int64)
     n_i, n_j = len(pid), len(data.sites)
+    if data.travel is None and data.edges is None:
+        raise ValueError("this circle has no edges or travel table: pass a Reach to solve_circle")
     if data.travel is not None:
         sidx = {s: j for j, s in enumerate(data.sites["site_id"])}
         tr = data.travel
@@ -889,50 +893,70 @@ def build_lscp(data: CircleData, reach: Reach, minutes: float, shares: dict[str,
 
     ``P_t`` is the population of the places of area type ``t``, ``P_t^E`` the part within T of an existing site,
     ``s_t`` the share asked for (defaults: 95 % urban, A-COVERAGE; 80 % rural, F-COVERAGE); classes ``k`` are
-    places with the same candidate set and area type.  With ``s_t = 1`` it is the classic LSCP.  When even
-    every site open cannot reach a share, the backend proves the model INFEASIBLE and a note gives the share
-    that every site together reaches.
+    places with the same candidate set and area type.  For an area type with ``s_t = 1`` this is the classic
+    LSCP: its ``z`` and share row are replaced by ``Σ_{j ∈ N_k ∩ C} y_j >= 1`` for each of its classes.  When
+    even every site open cannot reach a share, the backend proves the model INFEASIBLE and a note gives the
+    share that every site together reaches.
     """
     pop = data.population
     area = (data.places["area_type"] == "rural").to_numpy().astype(np.int64)
     core = _covering_core(data, reach, minutes, pop, cost_matters=False, key=area)
     B, P, cols = core["B"], core["value"], core["cols"]
     J, K = len(cols), B.shape[0]
-    n = J + K
     cls_area = np.zeros(K, dtype=np.int64)
-    rows = core["rows"]
-    cls_area[core["group_of_place"]] = area[rows]
-    share_rows, lows, names, notes = [], [], [], []
-    all_w = reach.matrix(minutes)
-    any_site = np.asarray(all_w.sum(axis=1)).ravel() > 0
+    cls_area[core["group_of_place"]] = area[core["rows"]]
+    any_site = np.asarray(reach.matrix(minutes).sum(axis=1)).ravel() > 0
+    full = {code: float(shares.get(t, DEFAULT_SHARES[t])) >= 1.0 - 1e-12 for code, t in ((0, "urban"), (1, "rural"))}
+    zcls = np.flatnonzero(~np.array([full[int(c)] for c in cls_area], dtype=bool)) if K else np.zeros(0, np.int64)
+    ccls = np.setdiff1d(np.arange(K), zcls)
+    zcol = np.full(K, -1, dtype=np.int64)
+    zcol[zcls] = J + np.arange(len(zcls))
+    n = J + len(zcls)
+    blocks, lows, ups, names, notes = [], [], [], [], []
+    if len(zcls):
+        Bz = B[zcls]
+        blocks.append(sp.hstack([-Bz, sp.eye_array(len(zcls), format="csr")], format="csr"))
+        lows += [-np.inf] * len(zcls)
+        ups += [0.0] * len(zcls)
+        names += [f"cover_{k}" for k in zcls]
+    if len(ccls):
+        blocks.append(sp.hstack([B[ccls], sp.csr_array((len(ccls), len(zcls)))], format="csr"))
+        lows += [1.0] * len(ccls)
+        ups += [np.inf] * len(ccls)
+        names += [f"cover_{k}" for k in ccls]
     for code, t in ((0, "urban"), (1, "rural")):
         mask = area == code
         P_t = float(pop[mask].sum())
         if P_t <= 0:
             continue
         s_t = float(shares.get(t, DEFAULT_SHARES[t]))
-        P_e = float(pop[mask & core["pre"]].sum())
-        sel = np.flatnonzero(cls_area == code)
-        share_rows.append(sp.csr_array((P[sel], (np.zeros(len(sel), np.int64), J + sel)), shape=(1, n)))
-        lows.append(s_t * P_t - P_e)
-        names.append(f"share_{t}")
         best = float(pop[mask & any_site].sum()) / P_t
         if best + 1e-12 < s_t:
             notes.append(f"{t}: even with every site open only {best:.1%} of residents are within "
                          f"{minutes:g} minutes, below the {s_t:.0%} asked for")
-    cover = sp.hstack([-B, sp.eye_array(K, format="csr")], format="csr") if K else sp.csr_array((0, n))
-    A = sp.vstack([cover, *share_rows], format="csr") if share_rows else cover
-    if A.shape[0] == 0:
-        A = sp.csr_array((1, n))
-        lows, names = [-np.inf], ["empty"]
+        if full[code]:
+            if best + 1e-12 < 1.0:  # a place no site reaches: an empty covering row, proven infeasible
+                blocks.append(sp.csr_array((1, n)))
+                lows.append(1.0)
+                ups.append(np.inf)
+                names.append(f"unreachable_{t}")
+            continue
+        P_e = float(pop[mask & core["pre"]].sum())
+        sel = np.flatnonzero(cls_area == code)
+        blocks.append(sp.csr_array((P[sel], (np.zeros(len(sel), np.int64), zcol[sel])), shape=(1, n)))
+        lows.append(s_t * P_t - P_e)
+        ups.append(np.inf)
+        names.append(f"share_{t}")
+    A = sp.vstack(blocks, format="csr") if blocks else sp.csr_array((1, n))
+    if not blocks:
+        lows, ups, names = [-np.inf], [np.inf], ["empty"]
     problem = MilpProblem(
-        c=np.concatenate([np.ones(J), np.zeros(K)]), A=A,
-        row_lower=np.concatenate([np.full(K, -np.inf), lows]),
-        row_upper=np.concatenate([np.zeros(K), np.full(len(lows), np.inf)]),
+        c=np.concatenate([np.ones(J), np.zeros(len(zcls))]), A=A,
+        row_lower=np.array(lows, dtype=np.float64), row_upper=np.array(ups, dtype=np.float64),
         col_lower=np.zeros(n), col_upper=np.ones(n),
-        integrality=np.concatenate([np.ones(J, bool), np.zeros(K, bool)]), sense="min",
-        col_names=tuple([f"y_{s}" for s in data.sites["site_id"].to_numpy()[cols]] + [f"z_{k}" for k in range(K)]),
-        row_names=tuple([f"cover_{k}" for k in range(K)] + names),
+        integrality=np.concatenate([np.ones(J, bool), np.zeros(len(zcls), bool)]), sense="min",
+        col_names=tuple([f"y_{s}" for s in data.sites["site_id"].to_numpy()[cols]] + [f"z_{k}" for k in zcls]),
+        row_names=tuple(names),
     )
     return Built(problem, cols, stats=core["stats"], notes=notes)
 
@@ -1009,26 +1033,29 @@ def build_cmclp(data: CircleData, reach: Reach, minutes: float, points: int | No
 
 def build_pmedian(data: CircleData, reach: Reach, points: int | None, budget: float | None,
                   radius: float) -> Built:
-    r"""The p-median problem (Hakimi; ReVelle & Swain) on pairs within a radius R, existing sites open.
+    r"""The p-median problem on pairs within a radius R, in the radius formulation, existing sites open.
+
+    Minimise the need-weighted travel time ``Σ_i a_i min_{j open} t_ij`` with at most p new points (or within
+    the budget).  The model is the radius formulation of García, Labbé & Marín (2011), which has the LP bound
+    of the classic assignment formulation (Hakimi; ReVelle & Swain) with one row per distinct distance level
+    instead of one column and one row per pair.  For place ``i`` let ``D_i1 < ... < D_iG`` be the distinct times
+    to candidates within R and faster than ``e_i``, the time to its nearest existing site within R (always
+    open), and ``g_i = min(e_i, R)``, ``D_i,G+1 = g_i``:
 
     .. math::
 
-        \min \sum_{i} \sum_{j \in C: t_{ij} < e_i} a_i t_{ij} x_{ij} + \sum_i a_i g_i f_i
+        \min \sum_i a_i \Big(D_{i1} + \sum_{k=2}^{G+1} (D_{ik} - D_{i,k-1})\, z_{ik}\Big)
         \quad\text{s.t.}\quad
-        \sum_j x_{ij} + f_i = 1 \;(i),\qquad
-        x_{ij} \le y_j,\qquad
+        z_{ik} \ge z_{i,k-1} - \sum_{j \in C: t_{ij} = D_{i,k-1}} y_j \;(k = 2..G+1,\ z_{i1} \equiv 1),\qquad
         \sum_{j \in C} y_j \le p,\qquad \sum_{j \in C} c_j y_j \le Y,
 
-    ``y`` binary, ``x, f \in [0, 1]`` (for fixed ``y`` the assignment is integral at an optimum).  Only pairs
-    with ``t_ij <= R`` are modelled (R = ``[pmedian] radius``, default 3 T): ``e_i`` is the time to the nearest
-    existing site within R, the fall-back ``f_i`` costs ``g_i = e_i`` (the existing site, always open) or, when
-    no existing site is within R, ``g_i = R`` -- the *unreachable* penalty.  Candidate pairs not faster than
-    ``e_i`` can never be used and are left out; a place with no candidate faster than ``e_i`` is a constant.
-    Places with no site at all within R are left out and listed.
-
-    Since a place beyond R of every open point is charged R, never more than its true time, this model is a
-    relaxation of the unrestricted p-median over the same places: when its optimum charges no place the
-    penalty, that plan is optimal for the unrestricted p-median too (reported as ``radius_exact``).
+    ``y`` binary, ``z \in [0, 1]``: ``z_ik = 1`` when no open point is faster than ``D_ik``; for binary ``y`` the
+    optimal ``z_ik = max(0, 1 - Σ_{j: t_ij < D_ik} y_j)`` is integral.  A place with no open point within R
+    and no existing site within R is charged ``g_i = R`` -- the *unreachable* penalty, never more than its true
+    time, so the model is a relaxation of the unrestricted p-median over the same places: when its optimum
+    charges no place the penalty, that plan is optimal for the unrestricted p-median too (``radius_exact``).
+    A place with no candidate faster than ``e_i`` is a constant ``a_i e_i``; places with no site at all within
+    R are left out and listed.
     """
     need = data.need
     ex = data.existing
@@ -1041,38 +1068,50 @@ def build_pmedian(data: CircleData, reach: Reach, points: int | None, budget: fl
     np.minimum.at(e, pp[em], tt[em])
     has_any = np.zeros(n_i, dtype=bool)
     has_any[pp] = True
+    g = np.minimum(e, radius)
     cm = ~em & (tt < e[pp] - EPS) & (need[pp] > 0)
     xp, xs, xt = pp[cm], ss[cm], tt[cm]
-    places = np.unique(xp)
-    g = np.where(np.isfinite(e), e, radius)
     const = has_any.copy()
-    const[places] = False
+    const[xp] = False
     offset = float((need * g)[const].sum())
     ysites = np.unique(xs)
     ycol = np.full(len(ex), -1, dtype=np.int64)
     ycol[ysites] = np.arange(len(ysites))
-    J, X, F = len(ysites), len(xp), len(places)
-    n = J + X + F
-    prow = np.full(n_i, -1, dtype=np.int64)
-    prow[places] = np.arange(F)
-    xc = J + np.arange(X)
-    fc = J + X + np.arange(F)
-    r_assign = sp.csr_array((np.ones(X + F), (np.concatenate([prow[xp], np.arange(F)]), np.concatenate([xc, fc]))),
-                            shape=(F, n))
-    r_open = sp.csr_array((np.concatenate([np.ones(X), -np.ones(X)]),
-                           (np.concatenate([np.arange(X), np.arange(X)]), np.concatenate([xc, ycol[xs]]))),
-                          shape=(X, n))
+    J = len(ysites)
+    # distance levels: distinct (place, time) among candidate pairs, sorted by place then time
+    order = np.lexsort((xt, xp))
+    xp, xs, xt = xp[order], xs[order], xt[order]
+    new_level = np.ones(len(xp), dtype=bool)
+    new_level[1:] = (xp[1:] != xp[:-1]) | (xt[1:] - xt[:-1] > EPS)
+    level = np.cumsum(new_level) - 1  # level of each pair
+    lp_, lt = xp[new_level], xt[new_level]  # place and time of each level
+    L = len(lp_)
+    last = np.ones(L, dtype=bool)
+    last[:-1] = lp_[1:] != lp_[:-1]
+    first = np.ones(L, dtype=bool)
+    first[1:] = lp_[1:] != lp_[:-1]
+    nxt = np.where(last, g[lp_], np.roll(lt, -1))  # D_{i,k+1} (the cap after the last level)
+    # z column q for level q means "no open point at time <= lt[q]": z_{i,k+1} in the docstring's numbering
+    zc = J + np.arange(L)
+    n = J + L
+    # row of level q: z_q - z_{q-1} (same place, q not first) + Σ_{j at level q} y_j >= 1 if first else 0
+    rows = np.concatenate([np.arange(L), np.flatnonzero(~first), level])
+    colv = np.concatenate([zc, zc[np.flatnonzero(~first) - 1], ycol[xs]])
+    vals = np.concatenate([np.ones(L), -np.ones(int((~first).sum())), np.ones(len(xs))])
+    r_levels = sp.csr_array((vals, (rows, colv)), shape=(L, n))
     lim, ups, names = _limit_rows(np.arange(J), cost[ysites], points, budget, n)
-    A = sp.vstack([r_assign, r_open, *lim], format="csr")
+    A = sp.vstack([r_levels, *lim], format="csr")
     if A.shape[0] == 0:
         A = sp.csr_array((1, n))
         ups = [np.inf]
-    lo = np.concatenate([np.ones(F), np.full(X, -np.inf), np.full(len(ups), -np.inf)])
-    up = np.concatenate([np.ones(F), np.zeros(X), ups])
+    lo = np.concatenate([first.astype(np.float64), np.full(len(lim), -np.inf)]) if L or lim else np.array([-np.inf])
+    up = np.concatenate([np.full(L, np.inf), ups]) if L or lim else np.array([np.inf])
+    places_m = lp_[first]
+    offset += float((need[places_m] * lt[first]).sum())  # a_i D_i1
     problem = MilpProblem(
-        c=np.concatenate([np.zeros(J), need[xp] * xt, need[places] * g[places]]), A=A,
+        c=np.concatenate([np.zeros(J), need[lp_] * (nxt - lt)]), A=A,
         row_lower=lo, row_upper=up, col_lower=np.zeros(n), col_upper=np.ones(n),
-        integrality=np.concatenate([np.ones(J, bool), np.zeros(X + F, bool)]), sense="min", offset=offset,
+        integrality=np.concatenate([np.ones(J, bool), np.zeros(L, bool)]), sense="min", offset=offset,
     )
     unreachable = int((~has_any & (need > 0)).sum())
     notes = [f"p-median over pairs within R = {radius:g} minutes; a place with no open point within R is "
@@ -1081,10 +1120,11 @@ def build_pmedian(data: CircleData, reach: Reach, points: int | None, budget: fl
         notes.append(f"{unreachable} place(s) with need have no site within {radius:g} minutes: left out of the "
                      "p-median objective and listed as unreachable")
     stats = {"places": n_i, "candidates": int((~ex).sum()), "pairs_within_R": int(m.sum()),
-             "places_modelled": F, "places_constant": int(const.sum()), "places_unreachable": unreachable,
-             "assignment_columns": X}
-    return Built(problem, ysites, xp, xs, J, stats, notes,
-                 {"places_f": places, "f_start": J + X, "no_existing": ~np.isfinite(e), "penalty": radius})
+             "places_modelled": int(len(places_m)), "places_constant": int(const.sum()),
+             "places_unreachable": unreachable, "distance_levels": int(L)}
+    # the penalty column of a place: its last level, when no existing site is within R
+    pen_cols = zc[last & ~np.isfinite(e[lp_])]
+    return Built(problem, ysites, stats=stats, notes=notes, extra={"penalty_cols": pen_cols, "penalty": radius})
 
 
 # ---------------------------------------------------------------------------
@@ -1201,8 +1241,7 @@ def solve_circle(data: CircleData, model: str = "mclp", minutes: float | None = 
             notes.append(f"the objective recomputed from the plan ({check:,.3f}) differs from the solver's "
                          f"({result.objective:,.3f}): within the solver's tolerances")
         if model == "pmedian":
-            f = np.asarray(x[built.extra["f_start"]:])
-            pen = built.extra["no_existing"][built.extra["places_f"]] & (f > 0.5)
+            pen = np.asarray(x)[built.extra["penalty_cols"]] > 0.5
             exact = not bool(pen.any())
             summary["radius_exact"] = exact
             notes.append(("no place is charged the R penalty: the plan is optimal for the unrestricted p-median "
@@ -1323,7 +1362,8 @@ def _tables(data: CircleData, reach: Reach, model: str, open_: np.ndarray, T: fl
         "open": open_.astype(int), "new": (open_ & ~data.existing).astype(int),
         "opening_cost": np.round(st["opening_cost"].to_numpy(float), 2),
         "capacity": st["capacity"].to_numpy(float),
-        "places_within_T": wcount, "residents_within_T": np.round(wpop, 6), "need_within_T": np.round(wneed, 6),
+        "places_within_T": wcount, "residents_within_T": np.round(wpop).astype(np.int64),
+        "need_within_T": np.round(wneed, 6),
         "assigned_residents": np.round(load, 6),
     })
     # coverage by group, township, county
@@ -1357,6 +1397,8 @@ def _pair_minutes(reach: Reach, p: np.ndarray, s: np.ndarray) -> np.ndarray:
 
 def _shares(t: pd.DataFrame, served: bool) -> pd.DataFrame:
     t = t.copy()
+    for c in ("residents", "within_T"):  # whole residents (population x 0/1)
+        t[c] = np.round(t[c].to_numpy(dtype=np.float64)).astype(np.int64)
     t["share_within_T"] = np.round(t["within_T"] / t["residents"].where(t["residents"] > 0), 6)
     if "need" in t:
         t["need_share_within_T"] = np.round(t["need_within_T"] / t["need"].where(t["need"] > 0), 6)

@@ -389,9 +389,26 @@ class GapProblem:
             result = solve_guarded(backend, problem, options)
         else:
             result = get_backend(backend).solve(problem, options)
-        return self._solution(result, time.perf_counter() - start, backend)
+        return self.solution_from_result(result, time.perf_counter() - start, backend)
 
-    def _solution(self, result: SolverResult, seconds: float, backend: str) -> GapSolution:
+    def solution_from_result(self, result: SolverResult, seconds: float, backend: str) -> GapSolution:
+        """Turn a backend's result on :meth:`to_milp` into a :class:`GapSolution`.
+
+        Parameters
+        ----------
+        result : solvers.SolverResult
+            What the backend returned for this problem's model.
+        seconds : float
+            Wall clock to report.
+        backend : str
+            Backend name to report.
+
+        Returns
+        -------
+        GapSolution
+            The assignment read from the chosen columns; ``ERROR`` if the
+            plan gives a job twice.
+        """
         assignment = np.full(self.instance.n, -1, dtype=np.int64)
         objective = None
         status = result.status

@@ -87,7 +87,7 @@ def run_one(inst: GapInstance, sense: str, backend: str, options: SolveOptions, 
     result = _solve(backend, milp, options, guard)
     wall = time.perf_counter() - start
     cpu = time.process_time() - cpu0 + _children_cpu() - kids0
-    sol = problem._solution(result, wall, backend)
+    sol = problem.solution_from_result(result, wall, backend)
     objective = None
     valid = True
     if sol.status.has_solution:
@@ -153,18 +153,18 @@ def _fmt(v: float | None, digits: int = 0) -> str:
 
 def report_a(records: list[dict], backends: list[str]) -> str:
     lines = ["| backend | proven optimal at the published optimum | valid plans | total wall s | "
-             "total CPU s | slowest instance (wall s) | wall ratio to fastest |",
-             "|---|---|---|---|---|---|---|"]
-    totals = {b: sum(r["wall"] for r in records if r["backend"] == b) for b in backends}
-    best = min(totals.values())
+             "total CPU s | slowest instance (wall s) | wall ratio to fastest | CPU ratio to fastest |",
+             "|---|---|---|---|---|---|---|---|"]
+    walls = {b: sum(r["wall"] for r in records if r["backend"] == b) for b in backends}
+    cpus = {b: sum(r["cpu"] for r in records if r["backend"] == b) for b in backends}
     for b in backends:
         rs = [r for r in records if r["backend"] == b]
         ok = sum(r["ok"] for r in rs)
         slow = max(rs, key=lambda r: r["wall"])
         lines.append(
             f"| {b} | {ok}/{len(rs)} ({'yes' if ok == len(rs) else 'no'}) | {sum(r['valid_plan'] for r in rs)} | "
-            f"{totals[b]:.1f} | {sum(r['cpu'] for r in rs):.1f} | {slow['instance']} ({slow['wall']:.2f}) | "
-            f"{totals[b] / best:.2f} |"
+            f"{walls[b]:.1f} | {cpus[b]:.1f} | {slow['instance']} ({slow['wall']:.2f}) | "
+            f"{walls[b] / min(walls.values()):.2f} | {cpus[b] / min(cpus.values()):.2f} |"
         )
     failed = [r for r in records if not r["ok"]]
     for r in failed:
@@ -233,17 +233,20 @@ def main(argv: list[str] | None = None) -> int:
     backends = [b for b in args.backends.split(",") if b]
     versions = {b: get_backend(b).version() for b in backends}
     print(f"# GAP benchmark run {time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}\n")
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"load average at start {os.getloadavg()[0]:.1f}\n")
     print("Versions: " + "; ".join(f"{b} = {v}" for b, v in versions.items()) + "\n")
     records: dict[str, list[dict]] = {}
     if args.part in ("a", "all"):
         records["a"] = part_a(args.data, backends, args.cap_a)
         print("## (a) gap1-gap12, 60 instances, max, to proven optimality\n")
         print(report_a(records["a"], backends) + "\n")
+        print(f"Load average (1 min) at the end of part (a): {os.getloadavg()[0]:.1f}\n")
     if args.part in ("b", "all"):
         records["b"] = part_b(args.data, backends, args.time_limit)
         print(f"## (b) Yagiura type C, min, {args.time_limit:g} s limit, hard guard at +{GRACE:g} s\n")
         print(report_b(records["b"], backends) + "\n")
+        print(f"Load average (1 min) at the end of part (b): {os.getloadavg()[0]:.1f}\n")
     if args.json:
         args.json.write_text(json.dumps({"versions": versions, "records": records}, indent=1))
     return 0

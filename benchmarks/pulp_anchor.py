@@ -166,10 +166,10 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
             inc_adm[s], inc_svc[s] = V(f"inc_adm_{n}", 0), V(f"inc_svc_{n}", 0)
             inc_act[s], inc_flex[s] = V(f"inc_act_{n}", 0), V(f"inc_flex_{n}", 0)
 
-    def SW(s: int):  # type: ignore[no-untyped-def]
+    def sw_tot(s: int):  # type: ignore[no-untyped-def]
         return swa[s] + swi[s] + swu[s]
 
-    def CERT(s: int):  # type: ignore[no-untyped-def]
+    def cert_tot(s: int):  # type: ignore[no-untyped-def]
         return swa[s] + swi[s]
 
     def staff(s: int):  # type: ignore[no-untyped-def]
@@ -188,20 +188,20 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
     # --- engine rules (always hard) ---------------------------------------------------------------
     for s in range(S):
         n = sid[s]
-        add(f"in_post_sw_{n}", SW(s), ">=", sw0[s])
-        add(f"in_post_cert_{n}", CERT(s), ">=", cert0[s])
+        add(f"in_post_sw_{n}", sw_tot(s), ">=", sw0[s])
+        add(f"in_post_cert_{n}", cert_tot(s), ">=", cert0[s])
         add(f"open_staff_{n}", staff(s) - cap[s] * act(s), "<=", 0)
         if is_new[s]:
             for k in range(K_):
                 add(f"open_service_{n}_{k}", y[s, k] - build[s], "<=", 0)
-        add(f"payroll_{n}", m_sal[s] - base["social_worker"].annual_cost / K * SW(s)
+        add(f"payroll_{n}", m_sal[s] - base["social_worker"].annual_cost / K * sw_tot(s)
             - base["admin"].annual_cost / K * adm[s] - base["volunteer"].annual_cost / K * vol[s], ">=", 0)
     train = inst.clause("A-TRAINING")
     h_sw = base["social_worker"].hours_per_year - (train.figures["hours_per_worker"] if train else 0.0)
     for s in range(S):
         add(f"hours_{sid[s]}", lpsum([groups[g].hours_per_resident * x[s, g] for g in range(G)])
             + lpsum([svc_hours[k] * y[s, k] for k in range(K_)])
-            - h_sw * SW(s) - base["admin"].hours_per_year * adm[s] - base["volunteer"].hours_per_year * vol[s],
+            - h_sw * sw_tot(s) - base["admin"].hours_per_year * adm[s] - base["volunteer"].hours_per_year * vol[s],
             "<=", 0)
     for g in range(G):
         ks = [k for k in range(K_) if serves[k][g]]
@@ -228,7 +228,7 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
         add(f"facility_cost_{n}", fac, ">=", 0)
     if costs["training_per_worker"] > 0:
         for s in range(S):
-            add(f"training_cost_{sid[s]}", m_trn[s] - costs["training_per_worker"] / K * SW(s), ">=", 0)
+            add(f"training_cost_{sid[s]}", m_trn[s] - costs["training_per_worker"] / K * sw_tot(s), ">=", 0)
 
     # --- staffing clauses ------------------------------------------------------------------------
     pop_total = sum(pop)
@@ -239,59 +239,61 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
     if c := inst.clause("A-STAFF-MIX"):
         tol = c.figures["tolerance"]
         total_staff = lpsum([staff(s) for s in every])
-        for t, part in (("admin", lpsum([adm[s] for s in every])), ("social_worker", lpsum([SW(s) for s in every])),
+        for t, part in (("admin", lpsum([adm[s] for s in every])), ("social_worker", lpsum([sw_tot(s) for s in every])),
                         ("volunteer", lpsum([vol[s] for s in every]))):
             share = c.figures[t]
             add(f"A_STAFF_MIX_{t}_lo", part - (share - tol) * total_staff, ">=", 0, "A-STAFF-MIX", t)
             add(f"A_STAFF_MIX_{t}_hi", part - (share + tol) * total_staff, "<=", 0, "A-STAFF-MIX", t)
     if c := inst.clause("A-CERT-MIN"):
         for s in every:
-            add(f"A_CERT_MIN_{sid[s]}", CERT(s) - c.figures["per_station"] * act(s), ">=", 0, "A-CERT-MIN", "station")
+            add(f"A_CERT_MIN_{sid[s]}", cert_tot(s) - c.figures["per_station"] * act(s), ">=", 0, "A-CERT-MIN",
+                "station")
     if c := inst.clause("A-CERT-RATE"):
         sh = c.figures["share"]
-        add("A_CERT_RATE", lpsum([CERT(s) for s in every]) - sh * lpsum([SW(s) for s in every]), ">=", 0,
+        add("A_CERT_RATE", lpsum([cert_tot(s) for s in every]) - sh * lpsum([sw_tot(s) for s in every]), ">=", 0,
             "A-CERT-RATE", "total")
     if c := inst.clause("A-CASELOAD"):
         for s in every:
             add(f"A_CASELOAD_{sid[s]}", lpsum([x[s, g] * (hh[s] / pop[s]) for g in range(G)])
-                - c.figures["households_per_worker"] * SW(s), "<=", 0, "A-CASELOAD", "station")
+                - c.figures["households_per_worker"] * sw_tot(s), "<=", 0, "A-CASELOAD", "station")
     if c := inst.clause("A-SALARY"):
         for s in every:
-            add(f"A_SALARY_{sid[s]}", m_sal[s] - 12 * c.figures["monthly_min"] / K * SW(s)
+            add(f"A_SALARY_{sid[s]}", m_sal[s] - 12 * c.figures["monthly_min"] / K * sw_tot(s)
                 - base["admin"].annual_cost / K * adm[s], ">=", 0, "A-SALARY", "station", money=True)
     if c := inst.clause("A-VOLUNTEER"):
         add("A_VOLUNTEER", lpsum([vol[s] for s in every]), ">=", c.figures["multiplier"] * c.figures["baseline"],
             "A-VOLUNTEER", "total")
     if c := inst.clause("F-SW-DENSITY"):
-        add("F_SW_DENSITY_per_10k", lpsum([SW(s) for s in every]), ">=", c.figures["per_10k"] * pop_total / 1e4,
+        add("F_SW_DENSITY_per_10k", lpsum([sw_tot(s) for s in every]), ">=", c.figures["per_10k"] * pop_total / 1e4,
             "F-SW-DENSITY", "per_10k")
         if "stated_total" in c.figures:
-            add("F_SW_DENSITY_stated", lpsum([SW(s) for s in every]), ">=", c.figures["stated_total"],
+            add("F_SW_DENSITY_stated", lpsum([sw_tot(s) for s in every]), ">=", c.figures["stated_total"],
                 "F-SW-DENSITY", "stated_total")
     for cid, want_urban in (("F-SW-URBAN", True), ("F-SW-RURAL", False)):
         if c := inst.clause(cid):
             for s in every:
                 if urban[s] == want_urban:
-                    add(f"{cid}_{sid[s]}", SW(s) - c.figures["per_station"] * act(s), ">=", 0, cid, "station")
+                    add(f"{cid}_{sid[s]}", sw_tot(s) - c.figures["per_station"] * act(s), ">=", 0, cid, "station")
     if c := inst.clause("F-CERT-RATE"):
         if "share" in c.figures:
             sh = c.figures["share"]
-            add("F_CERT_RATE_certified", lpsum([CERT(s) for s in every]) - sh * lpsum([SW(s) for s in every]), ">=",
-                0, "F-CERT-RATE", "certified")
+            add("F_CERT_RATE_certified", lpsum([cert_tot(s) for s in every]) - sh * lpsum([sw_tot(s) for s in every]),
+                ">=", 0, "F-CERT-RATE", "certified")
         if "intermediate_share" in c.figures:
             sh = c.figures["intermediate_share"]
-            add("F_CERT_RATE_intermediate", lpsum([swi[s] for s in every]) - sh * lpsum([SW(s) for s in every]),
+            add("F_CERT_RATE_intermediate", lpsum([swi[s] for s in every]) - sh * lpsum([sw_tot(s) for s in every]),
                 ">=", 0, "F-CERT-RATE", "intermediate")
     if c := inst.clause("F-HIRING"):
         if "in_post" in c.figures:
-            add("F_HIRING_in_post", lpsum([SW(s) for s in every]), ">=", c.figures["in_post"], "F-HIRING", "in_post")
+            add("F_HIRING_in_post", lpsum([sw_tot(s) for s in every]), ">=", c.figures["in_post"], "F-HIRING",
+                "in_post")
         if "recruited" in c.figures:
-            add("F_HIRING_recruited", lpsum([SW(s) for s in every]) - sum(sw0), "<=", c.figures["recruited"],
+            add("F_HIRING_recruited", lpsum([sw_tot(s) for s in every]) - sum(sw0), "<=", c.figures["recruited"],
                 "F-HIRING", "recruited")
     if c := inst.clause("F-SALARY"):
         bonus = 12 * c.figures.get("seniority_bonus_monthly", 0.0)
         for s in every:
-            add(f"F_SALARY_{sid[s]}", m_sal[s] - c.figures["annual_average"] / K * SW(s), ">=",
+            add(f"F_SALARY_{sid[s]}", m_sal[s] - c.figures["annual_average"] / K * sw_tot(s), ">=",
                 bonus * senior0[s] / K, "F-SALARY", "station", money=True)
 
     # --- budget clauses --------------------------------------------------------------------------
@@ -314,7 +316,7 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
                     money=True)
     if c := inst.clause("F-OPS-SUBSIDY"):
         for s in every:
-            add(f"F_OPS_SUBSIDY_{sid[s]}", ops(s) - c.figures["per_worker"] / K * SW(s), ">=", 0, "F-OPS-SUBSIDY",
+            add(f"F_OPS_SUBSIDY_{sid[s]}", ops(s) - c.figures["per_worker"] / K * sw_tot(s), ">=", 0, "F-OPS-SUBSIDY",
                 "station", money=True)
     if c := inst.clause("F-OPS-STATION"):
         for s in every:
@@ -383,7 +385,7 @@ def build_pulp(inst) -> pulp.LpProblem:  # type: ignore[no-untyped-def]  # noqa:
             add(f"F_DEMO_county_{cty}", lpsum([demo[s] for s in every if county[s] == cty]), ">=",
                 c.figures["per_county_min"], "F-DEMO", "per_county")
         for s in every:
-            add(f"F_DEMO_sw_{sid[s]}", SW(s) - c.figures["min_social_workers"] * demo[s], ">=", 0, "F-DEMO",
+            add(f"F_DEMO_sw_{sid[s]}", sw_tot(s) - c.figures["min_social_workers"] * demo[s], ">=", 0, "F-DEMO",
                 "standard")
         for s in every:
             add(f"F_DEMO_featured_{sid[s]}", lpsum([y[s, k] for k in featured]) - c.figures["min_featured"] * demo[s],

@@ -30,6 +30,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 SEED = 20240703
 PILOTS = 10
 URBAN_PILOTS = 2
-SPEC = {  # side (km), grid spacing (km), places (lo, hi), speed m/min (road, main road), capacities, cost range
+# side (km), grid spacing (km), places (lo, hi), speed m/min (road; main road), capacities, candidates, cost range
+SPEC: dict[str, dict[str, Any]] = {
     "urban": {"side": 2.4, "spacing": 0.3, "places": (30, 40), "speed": (70.0, 85.0), "main": None,
               "existing_cap": 10000, "cand_cap": 5000, "candidates": 14, "cost": (60000, 90000), "word": "community"},
     "rural": {"side": 10.0, "spacing": 1.0, "places": (20, 30), "speed": (250.0, 250.0), "main": 500.0,

@@ -23,7 +23,6 @@ and any other value ``s`` is passed as ``randomCbcSeed s`` and ``randomSeed s``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import re
@@ -43,17 +42,29 @@ from solvers.base import MilpProblem, SolveOptions, SolverResult, Status, relati
 
 # Tolerances of the independent check of a returned plan; CBC's own primal
 # and integer tolerances are 1e-7 and 1e-6 (absolute).
-_FEAS_TOL = 1e-4  # CBC's solution file prints values to about 8 significant digits
+_FEAS_TOL = 1e-5  # relative; solvers' MIP feasibility tolerances are about 1e-6
 _INT_TOL = 1e-5
 
 _BOUND_RE = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
 _RESULT_RE = re.compile(r"^Result - (.+)$", re.MULTILINE)
+_OBJ_RE = re.compile(r"^Objective value:\s+(\S+)", re.MULTILINE)
+
+
+def _last_float(pattern: re.Pattern[str], text: str) -> float | None:
+    found = pattern.findall(text)
+    try:
+        return float(found[-1]) if found else None
+    except ValueError:
+        return None
 
 
 def max_violation(problem: MilpProblem, x: np.ndarray) -> tuple[float, str]:
     """Largest violation of ``problem``'s rows, bounds or integrality by ``x``.
 
-    Row and bound violations are scaled by ``max(1, |bound|)``.
+    Integrality is checked on ``x`` as given; rows and bounds on ``x`` with its
+    integer columns rounded (the plan a backend returns).  A row violation is
+    relative to ``max(1, |bound|, sum_j |a_ij x_j|)``, a bound violation to
+    ``max(1, |bound|)``.
 
     Parameters
     ----------
@@ -71,14 +82,19 @@ def max_violation(problem: MilpProblem, x: np.ndarray) -> tuple[float, str]:
     worst, where = 0.0, ""
     if x.shape != (problem.num_cols,) or not np.all(np.isfinite(x)):
         return math.inf, "plan has the wrong shape or non-finite values"
+    frac = np.where(problem.integrality, np.abs(x - np.round(x)), 0.0)
+    # Rows and bounds are checked on the plan as returned: integer columns rounded.
+    x = np.where(problem.integrality, np.round(x), x)
     checks = []
     act = problem.A @ x
+    # A row's error scales with the size of its terms (solvers print about 8 significant
+    # digits), not only with its right-hand side.
+    size = np.maximum(1.0, abs(problem.A) @ np.abs(x))
     with np.errstate(invalid="ignore"):
-        checks.append(("row", (problem.row_lower - act) / np.maximum(1.0, np.abs(problem.row_lower))))
-        checks.append(("row", (act - problem.row_upper) / np.maximum(1.0, np.abs(problem.row_upper))))
+        checks.append(("row", (problem.row_lower - act) / np.maximum(size, np.abs(problem.row_lower))))
+        checks.append(("row", (act - problem.row_upper) / np.maximum(size, np.abs(problem.row_upper))))
         checks.append(("column", (problem.col_lower - x) / np.maximum(1.0, np.abs(problem.col_lower))))
         checks.append(("column", (x - problem.col_upper) / np.maximum(1.0, np.abs(problem.col_upper))))
-    frac = np.where(problem.integrality, np.abs(x - np.round(x)), 0.0)
     for kind, v in checks:
         v = np.nan_to_num(v, nan=0.0, neginf=0.0)  # infinite bounds never bind
         if v.size and v.max() > worst:
@@ -166,12 +182,13 @@ def build_pulp(problem: MilpProblem, names: bool = False, with_offset: bool = Fa
         )
         for j in range(problem.num_cols)
     ]
-    c = np.asarray(problem.c, dtype=np.float64)
-    nz = np.flatnonzero(c).tolist()
-    cl = c.tolist()
+    # Every column goes into the objective, zero coefficients included: PuLP 3.3's MPS writer
+    # writes a column only where it has a coefficient, so a column in no row with no cost was
+    # left out of COLUMNS while its BOUNDS line stayed, and CBC rejected the file ("No match
+    # for column ...").
     lp.setObjective(
         pulp.LpAffineExpression(
-            [(variables[j], cl[j]) for j in nz],
+            list(zip(variables, np.asarray(problem.c, dtype=np.float64).tolist(), strict=True)),
             constant=float(problem.offset) if with_offset else 0.0,
         )
     )
@@ -215,12 +232,28 @@ class CbcBackend:
     features = frozenset({"lp", "mip", "time_limit", "gap", "threads", "seed", "write"})
 
     def available(self) -> bool:
+        """Whether the solver can run on this machine."""
         return _cbc_path() is not None
 
     def version(self) -> str:
+        """Version of the underlying solver."""
         return _cbc_version()
 
     def solve(self, problem: MilpProblem, options: SolveOptions) -> SolverResult:
+        """Solve ``problem``; a solver failure is returned as ``ERROR``, never raised.
+
+        Parameters
+        ----------
+        problem : MilpProblem
+            The problem.
+        options : SolveOptions
+            Time limit, gap, threads, seed, verbosity.
+
+        Returns
+        -------
+        SolverResult
+            Normalised status; a plan only after it passed :func:`plan_is_valid`.
+        """
         start = time.perf_counter()
         try:
             return self._solve(problem, options, start)
@@ -231,90 +264,62 @@ class CbcBackend:
             )
 
     def _solve(self, problem: MilpProblem, options: SolveOptions, start: float) -> SolverResult:
-        """Run the CBC binary PuLP ships on an MPS file HiGHS writes, and read its solution file.
+        lp, variables = build_pulp(problem)
+        log = self._run(lp, problem, options, options.time_limit, [])
+        result = self._result(problem, options, lp, variables, log, time.perf_counter() - start)
+        if result.extra.get("plan_mismatch"):
+            # CBC 2.10.3's integer preprocessing can write a plan other than the one it found
+            # (seen on random MIPs with free or negative integer columns): the log says the
+            # optimum is -85, the solution file holds a valid plan worth -81.25.  Solving again
+            # without that preprocessing gave the proven plan in every such case we found.
+            left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - start)
+            if left is None or left > 0:
+                log = self._run(lp, problem, options, left, ["preprocess off"])
+                retry = self._result(problem, options, lp, variables, log, time.perf_counter() - start)
+                if not retry.extra.get("plan_mismatch") and retry.status.has_solution:
+                    return SolverResult(
+                        retry.status, x=retry.x, objective=retry.objective, bound=retry.bound,
+                        gap=retry.gap, solver=self.name, solver_version=retry.solver_version,
+                        seconds=time.perf_counter() - start, raw_status=retry.raw_status,
+                        message=f"re-solved with preprocess off: {result.message}; then {retry.message}",
+                        extra={**retry.extra, "retried_without_preprocess": True},
+                    )
+        return result
 
-        PuLP 3.3's own MPS writer, with the renaming it applies for CBC, drops or mislabels columns
-        of larger models (CBC then reports "No match for column ..." or a wrong "Infeasible"), so
-        the model goes to CBC as a minimisation in an MPS file written by HiGHS.  CBC's statuses
-        are read from its own result line and solution file, never from a wrapper.
-        """
-        from solvers.highs_backend import HighsBackend
+    def _run(self, lp, problem: MilpProblem, options: SolveOptions, time_limit: float | None,  # type: ignore[no-untyped-def]
+             extra: list[str]) -> str:
+        """Run CBC on ``lp`` through PuLP; return CBC's log."""
+        import pulp
 
         path = _cbc_path()
         if path is None:
             raise RuntimeError("no CBC binary found (PuLP's bundled one is missing)")
-        flip = -1.0 if problem.sense == "max" else 1.0
-        as_min = MilpProblem(flip * problem.c, problem.A, problem.row_lower, problem.row_upper, problem.col_lower,
-                             problem.col_upper, problem.integrality, "min", 0.0)
+        cbc_options = list(extra)
+        if options.seed:
+            cbc_options += [f"randomCbcSeed {int(options.seed)}", f"randomSeed {int(options.seed)}"]
         with tempfile.TemporaryDirectory(prefix="allocator-cbc-") as tmp:
-            mps, sol = os.path.join(tmp, "model.mps"), os.path.join(tmp, "model.sol")
-            HighsBackend().write(as_min, Path(mps))
-            args = [path, mps]
-            if options.time_limit is not None:
-                args += ["-sec", f"{options.time_limit:g}", "-timeMode", "elapsed"]
-            if problem.is_mip:
-                args += ["-ratioGap", f"{options.mip_gap:g}"]
-            if options.threads > 1:
-                args += ["-threads", str(int(options.threads))]
-            args += ["-randomCbcSeed", str(int(options.seed) + 1), "-solve", "-solution", sol]
-            run = subprocess.run(args, capture_output=True, text=True, check=False)
-            log = run.stdout
-            text = Path(sol).read_text(errors="replace") if os.path.exists(sol) else ""
+            log_path = os.path.join(tmp, "cbc.log")
+            solver = pulp.COIN_CMD(
+                path=path,
+                mip=problem.is_mip,
+                msg=False,  # CBC must not write to our stdout; the log goes to a file
+                timeLimit=time_limit,
+                gapRel=options.mip_gap if problem.is_mip else None,
+                threads=int(options.threads) if options.threads > 1 else None,
+                options=cbc_options,
+                logPath=log_path,
+            )
+            solver.tmpDir = tmp  # PuLP leaves its files behind when CBC fails
+            try:
+                lp.solve(solver)
+            except pulp.PulpSolverError as exc:
+                log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
+                tail = " | ".join(line for line in log.splitlines() if "error" in line.lower() or "No match" in line)
+                raise RuntimeError(f"{exc}; CBC log: {tail[:500]}") from None
+            log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
         if options.verbose:
             sys.stderr.write(log)
-        seconds = time.perf_counter() - start
-        head = text.splitlines()[0] if text else ""
-        result_line = (_RESULT_RE.findall(log) or [""])[-1].strip()
-        raw = result_line or head
-        low = (result_line + " " + head).lower()
-        x = None
-        # "(no integer solution - continuous used)": the values are the LP relaxation's, not a plan.
-        if text and "objective value" in head and "infeasible" not in head.lower() \
-                and "no integer solution" not in head:
-            x = np.zeros(problem.num_cols)
-            for line in text.splitlines()[1:]:
-                parts = line.split()
-                if len(parts) >= 3 and parts[0].isdigit():
-                    x[int(parts[0])] = float(parts[2])
-        if "infeasible" in low:
-            status = Status.INFEASIBLE
-        elif "unbounded" in low:
-            status = Status.UNBOUNDED
-        elif x is not None and "optimal" in low and "stopped" not in low:
-            status = Status.OPTIMAL
-        elif x is not None and problem.is_mip:
-            status = Status.FEASIBLE  # stopped on a limit with a plan
-        elif "stopped" in low:
-            status = Status.NO_SOLUTION
-        else:
-            status = Status.ERROR
-        bound = objective = gap = None
-        if status.has_solution and x is not None:
-            ok, where = plan_is_valid(problem, x)
-            if not ok:
-                return SolverResult(Status.ERROR, solver=self.name, solver_version=self.version(), seconds=seconds,
-                                    message=f"CBC returned a plan that fails the check: {where}; {raw}",
-                                    raw_status=raw)
-            if problem.is_mip:
-                x = np.where(problem.integrality, np.round(x), x)
-            objective = problem.objective_value(x)
-            found = _BOUND_RE.findall(log)
-            if found and problem.is_mip:
-                with contextlib.suppress(ValueError):
-                    bound = flip * float(found[-1]) + float(problem.offset)
-            elif status is Status.OPTIMAL:
-                bound = objective
-            if status is Status.OPTIMAL and bound is None and problem.is_mip:
-                bound = objective  # CBC proved optimality without printing a bound (e.g. solved at the root)
-            if bound is not None and problem.is_mip:  # the bound cannot be worse than the plan
-                bound = max(bound, objective) if problem.sense == "max" else min(bound, objective)
-            gap = relative_gap(objective, bound)
-            if status is Status.OPTIMAL and gap is not None and gap > options.mip_gap * (1 + 1e-9) + 1e-12:
-                status = Status.FEASIBLE
-        else:
-            x = None
-        return SolverResult(status, x=x, objective=objective, bound=bound, gap=gap, solver=self.name,
-                            solver_version=self.version(), seconds=seconds, message=raw, raw_status=raw)
+        return log
 
     def _result(self, problem, options, lp, variables, log, seconds):  # type: ignore[no-untyped-def]
         import pulp
@@ -343,6 +348,7 @@ class CbcBackend:
 
         x = objective = bound = gap = None
         message = raw
+        mismatch = False
         if status.has_solution:
             x = np.array([v.varValue if v.varValue is not None else np.nan for v in variables])
             ok, where = plan_is_valid(problem, x)
@@ -360,6 +366,17 @@ class CbcBackend:
                     bound = float(found[-1]) + float(problem.offset)
                 except ValueError:
                     bound = None
+            claimed = _last_float(_OBJ_RE, log)
+            if problem.is_mip and claimed is not None:
+                claimed += float(problem.offset)
+                worse = objective - claimed if problem.sense == "min" else claimed - objective
+                if worse > 1e-6 * max(1.0, abs(claimed)):
+                    # The plan in the solution file is not the one CBC reports: never call it optimal.
+                    mismatch = True
+                    message = (f"CBC reported objective {claimed:.10g} but wrote a plan worth "
+                               f"{objective:.10g}; {raw}")
+                    if status == Status.OPTIMAL:
+                        status, bound = Status.FEASIBLE, claimed  # the proven optimum is a bound
             if status == Status.OPTIMAL and (bound is None or not problem.is_mip):
                 bound = objective  # proven optimal: the bound is the objective
             if bound is not None and not math.isfinite(bound):
@@ -376,7 +393,7 @@ class CbcBackend:
         return SolverResult(
             status, x=x, objective=objective, bound=bound, gap=gap, solver=self.name,
             solver_version=self.version(), seconds=seconds, message=message, raw_status=raw,
-            extra={"cbc_result": cbc_result},
+            extra={"cbc_result": cbc_result, "plan_mismatch": mismatch},
         )
 
     def write(self, problem: MilpProblem, path: Path) -> None:

@@ -103,6 +103,7 @@ class OrtoolsScipBackend:
         self.name = name
 
     def available(self) -> bool:
+        """Whether the solver can run on this machine."""
         try:
             from ortools.linear_solver import pywraplp
         except ImportError:
@@ -110,6 +111,7 @@ class OrtoolsScipBackend:
         return pywraplp.Solver.CreateSolver("SCIP") is not None
 
     def version(self) -> str:
+        """Version of the underlying solver."""
         from ortools.linear_solver import pywraplp
 
         solver = pywraplp.Solver.CreateSolver("SCIP")
@@ -117,6 +119,20 @@ class OrtoolsScipBackend:
         return f"ortools {_version('ortools')}, {scip}"
 
     def solve(self, problem: MilpProblem, options: SolveOptions) -> SolverResult:
+        """Solve ``problem``; a solver failure is returned as ``ERROR``, never raised.
+
+        Parameters
+        ----------
+        problem : MilpProblem
+            The problem.
+        options : SolveOptions
+            Time limit, gap, threads, seed, verbosity.
+
+        Returns
+        -------
+        SolverResult
+            Normalised status; a plan only after it passed :func:`plan_is_valid`.
+        """
         start = time.perf_counter()
         try:
             return self._solve(problem, options, start)
@@ -246,6 +262,7 @@ class CpSatBackend:
     features = frozenset({"ip", "time_limit", "gap", "threads", "seed"})
 
     def available(self) -> bool:
+        """Whether the solver can run on this machine."""
         try:
             from ortools.sat.python import cp_model  # noqa: F401
         except ImportError:
@@ -253,9 +270,24 @@ class CpSatBackend:
         return True
 
     def version(self) -> str:
+        """Version of the underlying solver."""
         return f"ortools {_version('ortools')} CP-SAT"
 
     def solve(self, problem: MilpProblem, options: SolveOptions) -> SolverResult:
+        """Solve ``problem``; a solver failure is returned as ``ERROR``, never raised.
+
+        Parameters
+        ----------
+        problem : MilpProblem
+            The problem.
+        options : SolveOptions
+            Time limit, gap, threads, seed, verbosity.
+
+        Returns
+        -------
+        SolverResult
+            Normalised status; a plan only after it passed :func:`plan_is_valid`.
+        """
         start = time.perf_counter()
         try:
             return self._solve(problem, options, start)

@@ -34,7 +34,7 @@ WEIGHTS = {"elderly": 1.0, "children": 0.5}
 T = 15.0
 
 
-def run(*args: str):  # type: ignore[no-untyped-def]
+def run(*args: object):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
@@ -130,7 +130,7 @@ class Brute:
                 yield S, o
 
     def covered(self, o: np.ndarray) -> np.ndarray:
-        return (self.t[:, o] <= T + 1e-9).any(axis=1)
+        return np.asarray((self.t[:, o] <= T + 1e-9).any(axis=1))
 
     def mclp(self, o: np.ndarray) -> float:
         return float(self.a[self.covered(o)].sum())
@@ -222,9 +222,10 @@ def test_capacitated_mclp_matches_enumeration_with_an_lp_per_subset(case, points
     assert set(a["site_id"]) <= set(plan.summary["open_sites"]) | set(d.sites["site_id"][d.existing])
 
 
-def test_lscp_matches_enumeration_and_says_infeasible(case) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("shares", [{"urban": 0.7, "rural": 0.6}, {"urban": 1.0, "rural": 1.0},
+                                    {"urban": 1.0, "rural": 0.5}], ids=["shares", "classic", "mixed"])
+def test_lscp_matches_enumeration_and_says_infeasible(case, shares: dict[str, float]) -> None:  # type: ignore
     t, d, b = case
-    shares = {"urban": 0.7, "rural": 0.6}
     feasible = [len(S) for S, o in b.subsets() if b.shares_met(o, shares)]
     d2 = replace(d, shares=shares)
     plan = solve_circle(d2, "lscp")

@@ -13,6 +13,7 @@ import csv
 import functools
 import itertools
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +156,7 @@ def test_line_breaks_mean_nothing(tmp_path: Path):
         assert np.array_equal(x.c, y.c) and np.array_equal(x.a, y.a) and np.array_equal(x.b, y.b)
 
 
-def _write(tmp_path: Path, name: str, tokens: list[int | str]) -> Path:
+def _write(tmp_path: Path, name: str, tokens: Sequence[int | str]) -> Path:
     path = tmp_path / name
     path.write_text(" ".join(str(t) for t in tokens))
     return path
@@ -252,7 +253,7 @@ def brute_force(inst: GapInstance, sense: str, optional: bool | np.ndarray = Fal
 
 
 def test_build_structure():
-    inst = GapInstance("s", [[1, 2, 3], [4, 5, 6]], [[1, 9, 2], [3, 0, 4]], [5, 6])
+    inst = GapInstance("s", np.array([[1, 2, 3], [4, 5, 6]]), np.array([[1, 9, 2], [3, 0, 4]]), np.array([5, 6]))
     p = build_gap_problem(inst, "max")
     agents, jobs = gap_columns(inst)
     # a[0,1] = 9 > b[0] = 5: that pair can never be used and gets no column.
@@ -309,7 +310,7 @@ def test_per_job_optional_flags(sense: str):
 
 
 def test_unplaceable_job_is_infeasible_with_a_reason():
-    inst = GapInstance("u", [[1, 1], [1, 1]], [[1, 1], [1, 1]], [1, 1])
+    inst = GapInstance("u", np.ones((2, 2)), np.ones((2, 2)), np.ones(2))
     eligible = np.array([[True, False], [True, False]])
     sol = solve_gap(inst, "min", FAST, EXACT, eligible=eligible)
     assert sol.status == Status.INFEASIBLE and "fit no eligible agent: 1" in sol.message
@@ -317,7 +318,7 @@ def test_unplaceable_job_is_infeasible_with_a_reason():
 
 
 def test_capacity_infeasible_reaches_the_solver():
-    inst = GapInstance("cap", [[1, 1, 1], [1, 1, 1]], [[2, 2, 2], [2, 2, 2]], [3, 3])
+    inst = GapInstance("cap", np.ones((2, 3)), np.full((2, 3), 2), np.array([3, 3]))
     assert solve_gap(inst, "min", FAST, EXACT).status == Status.INFEASIBLE
 
 

@@ -54,6 +54,7 @@ def machine() -> dict[str, Any]:
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpu": cpu, "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gib": mem_gib, "python": platform.python_version(), "platform": platform.platform(), **libs,
+        "loadavg": os.getloadavg(),
     }
 
 
@@ -68,16 +69,30 @@ def rss_now_mib() -> float:
     return float("nan")
 
 
-def peak_rss_mib() -> float:
-    """Peak resident set size of this process so far (``ru_maxrss``), in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """Peak resident set size of a process so far (``VmHWM`` of ``/proc/<pid>/status``), in MiB.
+
+    Not ``ru_maxrss``: Linux carries ``ru_maxrss`` over ``exec``, so a child started by a big
+    parent (``fork``/``vfork`` then ``exec``) reports at least the parent's RSS at that moment.
+    ``VmHWM`` is the high-water mark of the process's own address space.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    if pid == "self":
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return float("nan")
 
 
 def run_child(args: list[str], timeout: float, log: Path | None = None) -> dict[str, Any]:
     """Run ``python <args>`` in a fresh process; stop it (and its group) after ``timeout`` seconds.
 
-    The child's own peak RSS comes from ``os.wait4`` (the rusage of that one child), so a child that
-    is killed still reports how much memory it held.
+    The child's peak RSS is its ``VmHWM``, read from ``/proc`` while it runs (every 50 ms; the mark
+    only grows), so a child that is killed still reports how much memory it held.  ``os.wait4``'s
+    ``ru_maxrss`` is kept too, but it includes the parent's RSS at spawn (see :func:`peak_rss_mib`).
 
     Parameters
     ----------
@@ -91,7 +106,8 @@ def run_child(args: list[str], timeout: float, log: Path | None = None) -> dict[
     Returns
     -------
     dict
-        ``wall_s``, ``returncode``, ``killed`` (bool), ``peak_rss_mib`` (from ``wait4``).
+        ``wall_s``, ``returncode``, ``killed`` (bool), ``peak_rss_mib`` (``VmHWM``),
+        ``wait4_maxrss_mib``.
     """
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     start = time.perf_counter()
@@ -100,8 +116,12 @@ def run_child(args: list[str], timeout: float, log: Path | None = None) -> dict[
     killed = False
     status = 0
     rusage = None
+    hwm = float("nan")
     try:
         while True:
+            mark = peak_rss_mib(proc.pid)
+            if mark == mark:  # not nan: the child is still there
+                hwm = mark if hwm != hwm else max(hwm, mark)
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -116,7 +136,8 @@ def run_child(args: list[str], timeout: float, log: Path | None = None) -> dict[
         if log:
             out.close()  # type: ignore[union-attr]
     return {"wall_s": time.perf_counter() - start, "returncode": proc.returncode, "killed": killed,
-            "peak_rss_mib": rusage.ru_maxrss / 1024 if rusage is not None else None}
+            "peak_rss_mib": hwm if hwm == hwm else None,
+            "wait4_maxrss_mib": rusage.ru_maxrss / 1024 if rusage is not None else None}
 
 
 def save(name: str, payload: dict[str, Any]) -> Path:
@@ -130,7 +151,7 @@ def save(name: str, payload: dict[str, Any]) -> Path:
 def ensure_instance(stations: int, seed: int, workdir: Path) -> Path:
     """The national instance folder of ``stations`` and ``seed`` under ``workdir`` (generated if absent)."""
     folder = workdir / f"national-{stations}-s{seed}"
-    if not (folder / "instance.toml").exists():
+    if not (folder / "stations.csv").exists():
         sys.path.insert(0, str(HERE))
         import national
 

@@ -886,7 +886,7 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
                     bar.update(len(skipped) + len(ran) + len(lost), len(failed))
         finally:
             with contextlib.suppress(Exception):
-                outcomes.close()  # type: ignore[union-attr]
+                outcomes.close()  # type: ignore[union-attr,attr-defined]
             bar.close()
         header_now, rows = read_results_csv(csv_path)
         recorded = {r[0]: r[header_now.index("status")] for r in rows}

@@ -10,6 +10,8 @@ into :class:`solvers.base.Status`.
 
 from __future__ import annotations
 
+import contextlib
+
 from solvers.base import (
     Backend,
     MilpProblem,
@@ -64,10 +66,8 @@ def _load_builtin() -> None:
     from solvers import highs_backend  # noqa: F401
 
     for module in ("solvers.cbc_backend", "solvers.ortools_backend"):
-        try:
+        with contextlib.suppress(ImportError):  # a missing optional solver library
             __import__(module)
-        except ImportError:  # backend module not written yet or lib missing
-            pass
 
 
 __all__ = [

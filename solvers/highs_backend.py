@@ -141,11 +141,9 @@ class HighsBackend:
             objective = float(info.objective_function_value)
             if not problem.is_mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual, dtype=np.float64)
-        bound: float | None
-        if problem.is_mip:
-            bound = float(info.mip_dual_bound)
-        else:
-            bound = objective if ms == M.kOptimal else None
+        # A MIP's proven bound; an LP's optimum is its own bound.
+        bound: float | None = float(info.mip_dual_bound) if problem.is_mip else (
+            objective if ms == M.kOptimal else None)
         gap = relative_gap(objective, bound)
         if ms == M.kOptimal and has_primal:
             # HiGHS' own test is against mip_rel_gap; check it ourselves too.

@@ -326,6 +326,17 @@ class _Builder:
         return problem, self.names, tuple(self.blocks)
 
 
+def _county_members(st) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+    """Sorted county names and a (counties x largest county) matrix of station indices, -1 padded."""
+    names, inv = np.unique(np.asarray(st["county"], dtype=str), return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    sizes = np.bincount(inv, minlength=len(names))
+    pos = np.arange(len(inv)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    members = np.full((len(names), int(sizes.max()) if len(sizes) else 0), -1)
+    members[inv[order], pos] = order
+    return names, members
+
+
 def _sense(lo: np.ndarray, hi: np.ndarray) -> str:
     if len(lo) == 0:
         return ">="
@@ -650,11 +661,10 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
     if c := demo_cl:
         if "count" in c.figures:
             fam("F-DEMO", "count", [total(demo)], c.figures["count"], _INF, unit="stations")
-        counties = np.asarray(st["county"], dtype=str)
-        for cty in sorted(set(counties.tolist())):
-            m = counties == cty
-            fam("F-DEMO", "per_county", [total(demo[m])], c.figures["per_county_min"], _INF, unit="stations",
-                labels=(cty,))
+        names, members = _county_members(st)
+        ok = members >= 0
+        fam("F-DEMO", "per_county", [(demo[np.maximum(members, 0)], ok.astype(float))], c.figures["per_county_min"],
+            _INF, unit="stations", labels=tuple(names))
         fam("F-DEMO", "standard", [(SW_cols, 1.0), (demo, -c.figures["min_social_workers"])], 0.0, _INF, sidx,
             "workers")
         fam("F-DEMO", "standard", [(y[:, featured], 1.0), (demo, -c.figures["min_featured"])], 0.0, _INF, sidx,
@@ -699,14 +709,16 @@ def build(instance: Instance, strict: bool = False, drop: frozenset[tuple[str, s
     # --- equity -----------------------------------------------------------------------------------------------
     if inst.objective.equity == "worst_county" and inst.objective.equity_weight > 0:
         eq = b.cols("eq", (1,), 0.0, 1.0, False, inst.objective.equity_weight * 100)
-        counties = np.asarray(st["county"], dtype=str)
-        for cty in sorted(set(counties.tolist())):
-            m = counties == cty
-            d = float(demand[m].sum())
-            if d > 0:
-                b.rows(f"equity:{cty}", "ENGINE", "EQUITY", [total(np.concatenate([x[m].ravel(), eq]),
-                       np.concatenate([np.full(x[m].size, 1.0 / d), [-1.0]]))], 0.0, _INF, None, "share",
-                       labels=(cty,))
+        names, members = _county_members(st)
+        ok = members >= 0
+        C = len(names)
+        safe = np.maximum(members, 0)
+        d = (demand[safe].sum(axis=2) * ok).sum(axis=1)
+        inv_d = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+        cols_ = np.concatenate([x[safe].reshape(C, -1), np.broadcast_to(eq, (C, 1))], axis=1)
+        coefs = np.concatenate([np.repeat(ok, G, axis=1) * inv_d[:, None], -np.ones((C, 1))], axis=1)
+        b.rows("equity", "ENGINE", "EQUITY", [(cols_, coefs)], 0.0, _INF, None, "share", mask=d > 0,
+               labels=tuple(names))
     elif inst.objective.equity == "urban_rural_gap" and inst.objective.equity_weight > 0:
         gap = b.cols("eq", (1,), 0.0, 1.0, False, -inst.objective.equity_weight * 100)
         du, dr = float(demand[urban].sum()), float(demand[~urban].sum())

@@ -177,14 +177,25 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.argument("plan_dir", type=click.Path())
+@click.option("--assignment", "assignment_dir", type=click.Path(), default=None,
+              help="Also check what `allocator assign --out DIR` wrote for this plan (roster, hires, packages); "
+                   "found by itself when PLAN_DIR holds roster.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Every check as JSON.")
 @_guard
-def verify(instance_path: str, plan_dir: str, as_json: bool) -> None:
+def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_json: bool) -> None:
     """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure."""
-    from allocator.verify import format_report, verify_plan
+    from pathlib import Path
+
+    from allocator.verify import VerifyReport, format_report, verify_assignment, verify_plan
 
     instance, _ = _load_or_exit(instance_path, as_json)
     report = verify_plan(instance, plan_dir)
+    if assignment_dir is None and (Path(plan_dir) / "roster.csv").is_file():
+        assignment_dir = plan_dir
+    if assignment_dir is not None:
+        extra = verify_assignment(instance, plan_dir, assignment_dir)
+        report = VerifyReport(report.instance, f"{plan_dir} with assignment {assignment_dir}",
+                              report.checks + extra.checks, report.notes + extra.notes)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=float))
     else:
@@ -291,34 +302,63 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--solver", default="highs", show_default=True)
-@click.option("--out", type=click.Path(), default=None, help="Write packages, roster and hiring list here.")
+@click.option("--max-moves", type=click.IntRange(min=-1), default=0, show_default=True,
+              help="Most workers moved to another station; 0 keeps everyone where they are (IN-POST), -1 no limit.")
+@click.option("--out", type=click.Path(), default=None,
+              help="Write packages, roster, hiring list and assignment.json here (whole or not at all).")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
-def assign(instance_path: str, plan_dir: str, solver: str, out: str | None, as_json: bool) -> None:
-    """Place department packages onto a plan's stations (exact GAP) and list the roster and hires."""
-    from allocator.assign import assign_packages, hiring_list, write_assignment
+def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool) -> None:
+    """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
+    list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
+    `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
+    from pathlib import Path
+
+    from allocator.assign import assign_packages, solve_roster, write_assignment
+    from solvers import backend_names
 
     instance, _ = _load_or_exit(instance_path, as_json)
+    if solver not in backend_names():
+        click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
+        sys.exit(EXIT_INPUT)
+    if not (Path(plan_dir) / "staff.csv").is_file():
+        click.echo(f"error: {plan_dir} has no staff.csv: not a plan written by `allocator solve --out`", err=True)
+        sys.exit(EXIT_INPUT)
     res = assign_packages(instance, plan_dir, solver)
-    roster, hires = hiring_list(instance, plan_dir)
+    ro = solve_roster(instance, plan_dir, max_moves=None if max_moves < 0 else max_moves, solver=solver)
+    if not ro.status.has_solution:
+        click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
+        sys.exit(_STATUS_EXIT[ro.status.value])
     if out:
-        write_assignment(res, roster, hires, out)
+        write_assignment(res, ro, out)
+    roster, hires = ro.roster, ro.hires
+    rs = ro.summary
     summary = {"status": res.status.value, "objective": res.objective, "gap": res.gap,
                "packages_placed": len(res.placements), "dept_link_share": res.dept_link_share,
-               "workers_moved": int(roster["moved"].sum()), "hires": int(hires["hires"].sum()),
-               "hiring_cost": float(hires["annual_cost"].sum()),
-               "local_hires_required": int(hires["local_required"].sum())}
+               "roster": rs, "workers_moved": rs["moved"], "hires": rs["hires"], "hiring_cost": rs["hiring_cost"],
+               "local_hires_required": rs["local_required"]}
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=float))
     else:
+        limit = "no limit" if ro.max_moves is None else f"at most {ro.max_moves}"
         click.echo(f"Packages: {res.status.value.upper()}, {summary['packages_placed']} placed, need covered "
                    f"{res.objective or 0:,.0f} (weighted residents); stations linked to >= 3 departments: "
                    f"{(res.dept_link_share or 0):.1%} (F-DEPT-LINK)")
-        click.echo(f"Roster: {len(roster)} workers in post, {summary['workers_moved']} moved; hires "
-                   f"{summary['hires']} costing {summary['hiring_cost']:,.0f} a year; "
-                   f"{summary['local_hires_required']} of them local (F-LOCAL-HIRE)")
-        click.echo(hires.groupby("post")[["hires", "annual_cost", "local_required"]].sum().to_string())
-    sys.exit(_STATUS_EXIT[res.status.value])
+        click.echo(f"Roster: {ro.status.value.upper()} by {ro.method} ({ro.why}), {ro.seconds:.2f} s")
+        click.echo(f"  {len(roster)} workers in post, {rs['moved']} moved ({limit}; {rs['moved_county']} to "
+                   f"another county), {rs['certified']} to certify, {rs['promoted']} to promote; one-off cost "
+                   f"{rs['roster_cost']:,} yuan")
+        click.echo(f"  hires {rs['hires']} costing {rs['hiring_cost']:,} a year; {rs['local_required']} of them "
+                   "local (F-LOCAL-HIRE)")
+        if rs["local_shortfall"]:
+            click.echo(f"  F-LOCAL-HIRE: {rs['local_shortfall']} local social worker(s) missing at "
+                       f"{rs['local_shortfall_stations']} rural station(s) even with every hire local: staff in "
+                       "post who are not local stay (IN-POST); --max-moves lets the roster move them")
+        if len(hires):
+            click.echo(hires.groupby("post")[["hires", "annual_cost", "local_required"]].sum().to_string())
+        if out:
+            click.echo(f"assignment written to {out}")
+    sys.exit(max(_STATUS_EXIT[res.status.value], _STATUS_EXIT[ro.status.value]))
 
 
 @main.command()

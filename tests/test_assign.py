@@ -15,7 +15,7 @@ from allocator.io import load
 from allocator.plan import solve_instance, write_plan
 from cli import main
 from solvers import SolveOptions, Status
-from tests.conftest import ROOT, write_instance
+from tests.conftest import write_instance
 
 
 def _two_station_instance(tmp_path: Path, mini_settings: dict, mini_tables: dict) -> Path:
@@ -79,25 +79,40 @@ def test_packages_match_brute_force(tmp_path: Path, mini_settings: dict, mini_ta
     assert set(res.placements.columns) >= {"package_id", "department_id", "station_id"}
 
 
-def test_roster_keeps_everyone_and_lists_the_hires() -> None:
-    inst = load(ROOT / "instances" / "fuzhou")
-    plan = solve_instance(inst)
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as d:
-        write_plan(plan, Path(d) / "p")
-        roster, hires = hiring_list(inst, Path(d) / "p")
-        r = CliRunner().invoke(main, ["assign", str(ROOT / "instances" / "fuzhou"), str(Path(d) / "p"),
-                                      "--out", str(Path(d) / "a")])
-        assert r.exit_code == 0, r.output
-        assert (Path(d) / "a" / "hires.csv").exists()
+def test_roster_keeps_everyone_and_lists_the_hires(tmp_path: Path, mini_settings: dict, mini_tables: dict) -> None:
+    """The roster on the two-station instance: nobody moves, every post filled or hired, F-LOCAL-HIRE at
+    the rural station; written by `allocator assign` and passed by `allocator verify --assignment`."""
+    mini_settings["clauses"]["F-LOCAL-HIRE"] = {"share": 0.4}
+    mini_settings["clauses"]["F-SW-RURAL"] = {"per_station": 4}       # posts to hire at the rural station
+    folder = _two_station_instance(tmp_path, mini_settings, mini_tables)
+    inst = load(folder)
+    plan = solve_instance(inst, options=SolveOptions(mip_gap=1e-9))
+    write_plan(plan, tmp_path / "plan")
+    roster, hires = hiring_list(inst, tmp_path / "plan")
     assert len(roster) == len(inst.staff) and roster["moved"].sum() == 0
-    staff = plan.tables["staff"]
+    staff = plan.tables["staff"].set_index("station_id")
     # every post is filled by someone in post (possibly after certification) or listed as a hire
-    sw_posts = staff["social_workers"].sum()
-    sw_in_post = int((inst.staff["type"] == "social_worker").sum())
-    sw_hires = hires[hires["post"].str.startswith("sw")]["hires"].sum()
-    assert sw_in_post + sw_hires == sw_posts
-    rural = set(inst.stations["station_id"][inst.stations["area_type"] == "rural"])
-    rural_sw = hires[hires["station_id"].isin(rural) & hires["post"].str.startswith("sw")]
-    assert (rural_sw["local_required"] >= np.ceil(0.4 * rural_sw["hires"] - 1e-9)).all()  # F-LOCAL-HIRE
+    sw_hires = hires[hires["post"].str.startswith("sw")].groupby("station_id")["hires"].sum()
+    sw_in_post = pd.Series(inst.staff["station_id"]).value_counts()
+    for s in staff.index:
+        assert sw_in_post.get(s, 0) + sw_hires.get(s, 0) == staff.loc[s, "social_workers"]
+    # F-LOCAL-HIRE at the rural S2: its worker in post is local; the hires make up the share
+    s2 = hires[(hires["station_id"] == "S2") & hires["post"].str.startswith("sw")]
+    n_sw = staff.loc["S2", "social_workers"]
+    assert n_sw >= 4 and 1 + s2["local_required"].sum() >= 0.4 * n_sw
+    assert s2["local_required"].sum() >= np.ceil(0.4 * s2["hires"].sum() - 1e-9)      # the clause as written
+    assert hires.loc[hires["station_id"] == "S1", "local_required"].sum() == 0         # urban
+    r = CliRunner().invoke(main, ["assign", str(folder), str(tmp_path / "plan"), "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    assert "min-cost flow" in r.output
+    r = CliRunner().invoke(main, ["verify", str(folder), str(tmp_path / "plan"), "--assignment", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+
+
+def test_assign_cli_usage_errors(tmp_path: Path, mini_settings: dict, mini_tables: dict) -> None:
+    folder = _two_station_instance(tmp_path, mini_settings, mini_tables)
+    (tmp_path / "empty").mkdir()
+    r = CliRunner().invoke(main, ["assign", str(folder), str(tmp_path / "empty")])
+    assert r.exit_code == 2 and "staff.csv" in r.output
+    r = CliRunner().invoke(main, ["assign", str(folder), str(tmp_path / "empty"), "--max-moves", "-2"])
+    assert r.exit_code == 2

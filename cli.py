@@ -141,10 +141,19 @@ _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXI
 @click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
 @click.option("--out", type=click.Path(), default=None, help="Write the plan's tables here (whole or not at all).")
 @click.option("--mps", type=click.Path(), default=None, help="Also export the model (.mps or .lp) for other solvers.")
+@click.option("--method", type=click.Choice(["monolithic", "decompose", "auto"]), default="auto", show_default=True,
+              help="One MIP, or Lagrangian decomposition by county batches (auto: decompose from 2,000 stations).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes for the decomposition's batches.")
+@click.option("--dask", "dask_address", metavar="ADDRESS", default=None,
+              help="Solve the decomposition's batches on this Dask scheduler.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=300, show_default=True,
+              help="Stations per decomposition batch (whole counties).")
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
 @_guard
 def solve(instance_path: str, solver: str, time_limit: float | None, gap: float, threads: int, seed: int,
-          strict: bool, out: str | None, mps: str | None, as_json: bool) -> None:
+          strict: bool, out: str | None, mps: str | None, method: str, workers: int, dask_address: str | None,
+          batch_size: int, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
     from allocator.plan import format_plan, solve_instance, write_plan
     from solvers import SolveOptions, backend_names
@@ -159,7 +168,10 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         from solvers import get_backend
 
         get_backend("highs").write(build(instance, strict=strict).problem, mps)  # type: ignore[attr-defined]
-    plan = solve_instance(instance, solver=solver, options=options, strict=strict)
+    from allocator.decompose import DecomposeOptions
+
+    plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
+                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address))
     if out and plan.tables:
         write_plan(plan, out)
     if as_json:

@@ -55,21 +55,56 @@ def instance_hash(instance: Instance) -> str:
     return h.hexdigest()[:16]
 
 
+# ``method="auto"`` decomposes from this many stations on (the monolithic MIP is faster below it).
+AUTO_DECOMPOSE_STATIONS = 2000
+METHODS = ("monolithic", "decompose", "auto")
+
+
+def choose_method(instance: Instance, method: str) -> str:
+    """``monolithic`` or ``decompose``: ``auto`` by the number of stations."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    if method == "auto":
+        return "decompose" if len(instance.stations) >= AUTO_DECOMPOSE_STATIONS else "monolithic"
+    return method
+
+
 def solve_instance(instance: Instance, solver: str = "highs", options: SolveOptions | None = None,
-                   strict: bool = False, drop: frozenset[tuple[str, str]] = frozenset()) -> Plan:
+                   strict: bool = False, drop: frozenset[tuple[str, str]] = frozenset(),
+                   method: str = "monolithic", decompose: Any = None) -> Plan:
     """Build and solve the station model of ``instance`` and return its :class:`Plan`.
 
-    ``drop`` leaves clause families out (rule prices).
+    Parameters
+    ----------
+    instance : Instance
+    solver : str
+        Backend name (the whole model, or each batch when decomposing).
+    options : SolveOptions
+        Time limit, gap asked, threads, seed.
+    strict : bool
+        Every clause hard.
+    drop : frozenset of (clause id, family)
+        Families left out (rule prices).
+    method : str
+        ``monolithic`` (one MIP), ``decompose`` (:mod:`allocator.decompose`) or ``auto``.
+    decompose : DecomposeOptions, optional
+        Batch size, workers and Dask address of the decomposition.
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
     model = build(instance, strict=strict, drop=drop)
-    backend = get_backend(solver)
-    result = backend.solve(model.problem, options)
+    chosen = choose_method(instance, method)
+    if chosen == "decompose":
+        from allocator.decompose import solve_decomposed
+
+        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str), options, solver,
+                                  decompose)
+    else:
+        result = get_backend(solver).solve(model.problem, options)
     manifest = {
         "engine": "allocator", "engine_version": __version__, "instance": instance.name,
         "instance_hash": instance_hash(instance), "solver": solver, "solver_version": result.solver_version,
         "options": {"time_limit": options.time_limit, "gap": options.mip_gap, "threads": options.threads,
-                    "seed": options.seed, "strict": strict},
+                    "seed": options.seed, "strict": strict, "method": chosen},
         "python": platform.python_version(),
         "model": {"rows": model.problem.num_rows, "columns": model.problem.num_cols,
                   "integer_columns": int(model.problem.integrality.sum()), "nonzeros": int(model.problem.A.nnz)},
@@ -81,7 +116,10 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         summary = _summary(instance, tables, result)
     summary.update({"status": result.status.value, "objective": result.objective, "bound": result.bound,
                     "gap": result.gap, "solver": solver,
-                    "message": result.message, "strict": strict, "notes": list(model.notes)})
+                    "message": result.message, "strict": strict, "notes": list(model.notes), "method": chosen})
+    if chosen == "decompose":
+        summary["decomposition"] = {k: result.extra[k] for k in ("batches", "coupling_rows", "history")
+                                    if k in result.extra}
     return Plan(result.status, result.objective, result.bound, result.gap, solver, result.solver_version,
                 result.seconds, result.message, tables, summary, manifest)
 

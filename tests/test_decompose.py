@@ -1,0 +1,173 @@
+"""The decomposition against the monolithic MIP (the oracle), on small generated national instances.
+
+Instances come from ``benchmarks/national.py`` (the national generator, Fuzhou's policy scaled): 30
+stations in 2-3 counties, split into batches of about 15 stations so that every county group is a
+separate batch problem and the coupling rows (city totals, worst-county equity) really couple.  The
+oracle is HiGHS on the whole model at a 0.1 % gap; both methods must bracket the same optimum.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from allocator.decompose import DecomposeOptions, partition, solve_decomposed
+from allocator.instance import Instance
+from allocator.io import load
+from allocator.model import build
+from allocator.plan import solve_instance, write_plan
+from allocator.scenario import apply_changes
+from allocator.verify import verify_plan
+from solvers import SolveOptions, Status, get_backend
+from solvers.base import relative_gap
+
+ROOT = Path(__file__).resolve().parents[1]
+GAP = 0.01
+
+
+def _national():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("allocator_national_bench", ROOT / "benchmarks" / "national.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, int], Instance]:
+    nat = _national()
+    out = {}
+    for n, seed in ((30, 4), (30, 5)):
+        d = tmp_path_factory.mktemp(f"nat{n}s{seed}")
+        nat.write(d, stations=n, seed=seed, check=False)
+        out[(n, seed)] = load(d)
+    return out
+
+
+def _oracle(inst: Instance, strict: bool = False):  # type: ignore[no-untyped-def]
+    return get_backend("highs").solve(build(inst, strict=strict).problem, SolveOptions(mip_gap=1e-3, time_limit=120))
+
+
+def _decompose(inst: Instance, strict: bool = False, gap: float = GAP, **kw):  # type: ignore[no-untyped-def]
+    model = build(inst, strict=strict)
+    county = np.asarray(inst.stations["county"], dtype=str)
+    return model, solve_decomposed(model, county, SolveOptions(mip_gap=gap, time_limit=120), "highs",
+                                   DecomposeOptions(batch_size=15, **kw))
+
+
+def test_partition_keeps_counties_whole_and_finds_the_coupling_rows(instances: dict) -> None:
+    inst = instances[(30, 5)]
+    model = build(inst)
+    county = np.asarray(inst.stations["county"], dtype=str)
+    st = partition(model, county, batch_size=15)
+    assert len(st.batches) >= 2
+    # every station column is in exactly one batch, and a county never spans two batches
+    x = model.col("x")
+    batch_of_station = st.col_batch[x[:, 0]]
+    for c in np.unique(county):
+        assert len(set(batch_of_station[county == c].tolist())) == 1
+    assert sorted(np.concatenate([b.cols for b in st.batches] + [st.global_cols]).tolist()) == \
+        list(range(model.problem.num_cols))
+    # coupling: the city totals and the equity rows; per-county F-DEMO rows stay inside their batch
+    names = {}
+    for rb in model.rows:
+        for i in range(rb.start, rb.start + rb.count):
+            names[i] = (rb.clause, rb.family)
+    kinds = {names[r] for r in st.coupling}
+    assert ("F-TOTAL", "operations") in kinds and ("ENGINE", "EQUITY") in kinds
+    assert ("F-DEMO", "per_county") not in kinds
+    assert all(names[r][1] != "station" for r in st.coupling)
+
+
+@pytest.mark.parametrize(("key", "budget"), [((30, 4), 1.0), ((30, 4), 0.95), ((30, 5), 1.0)])
+def test_agrees_with_the_monolithic_oracle(instances: dict, key: tuple[int, int], budget: float) -> None:
+    """Binding (0.95 x F-TOTAL operations) and as generated: the decomposition's plan and bound bracket the
+    oracle's optimum, and its plan is a plan of the whole model."""
+    inst = instances[key]
+    if budget != 1.0:
+        ops = inst.clause("F-TOTAL").figures["operations_per_year"]
+        inst = apply_changes(inst, {"F-TOTAL.operations_per_year": round(ops * budget)})
+    oracle = _oracle(inst)
+    assert oracle.status == Status.OPTIMAL
+    model, res = _decompose(inst)
+    assert res.status in (Status.OPTIMAL, Status.FEASIBLE), res.message
+    tol = 1e-6 * max(1.0, abs(oracle.objective))
+    # the bound is valid: never below a plan the oracle found (maximisation) ...
+    assert res.bound >= oracle.objective - tol
+    # ... and the plan never above the oracle's bound
+    assert res.objective <= oracle.bound + tol
+    assert res.gap == pytest.approx(relative_gap(res.objective, res.bound), rel=1e-12)
+    if res.status == Status.OPTIMAL:
+        assert res.gap <= GAP + 1e-12
+    # within 3 % on these small instances (the bound is the Lagrangian dual, about the LP bound here)
+    assert res.gap <= 0.03
+    # the plan satisfies every row, bound and integrality of the whole model
+    p = model.problem
+    x = res.x
+    act = p.A @ x
+    assert np.all(act >= p.row_lower - 1e-6 * (1 + np.abs(p.row_lower)))
+    assert np.all(act <= p.row_upper + 1e-6 * (1 + np.abs(p.row_upper)))
+    assert np.all(x >= p.col_lower - 1e-9) and np.all(x <= p.col_upper + 1e-9)
+    ints = p.integrality.astype(bool)
+    assert np.allclose(x[ints], np.round(x[ints]))
+    assert p.objective_value(x) == pytest.approx(res.objective, rel=1e-9)
+
+
+def test_an_infeasible_coupled_instance_is_reported_infeasible(instances: dict) -> None:
+    """Each batch alone has plans; together they cannot stay under F-TOTAL operations at 80 %."""
+    inst = instances[(30, 4)]
+    ops = inst.clause("F-TOTAL").figures["operations_per_year"]
+    bad = apply_changes(inst, {"F-TOTAL.operations_per_year": round(ops * 0.8)})
+    assert _oracle(bad).status == Status.INFEASIBLE
+    _, res = _decompose(bad)
+    assert res.status == Status.INFEASIBLE
+    assert res.x is None and res.objective is None
+
+
+def test_plan_through_solve_instance_passes_verify(instances: dict, tmp_path: Path) -> None:
+    inst = instances[(30, 5)]
+    plan = solve_instance(inst, options=SolveOptions(mip_gap=GAP, time_limit=120), method="decompose",
+                          decompose=DecomposeOptions(batch_size=15))
+    assert plan.status in (Status.OPTIMAL, Status.FEASIBLE)
+    assert plan.summary["method"] == "decompose" and plan.summary["decomposition"]["batches"] >= 2
+    write_plan(plan, tmp_path / "plan")
+    report = verify_plan(inst, tmp_path / "plan")
+    assert report.ok, [c.message for c in report.failures()][:5]
+
+
+@pytest.fixture(scope="module")
+def in_process(instances: dict):  # type: ignore[no-untyped-def]
+    return _decompose(instances[(30, 4)])[1]
+
+
+def test_process_pool_gives_the_same_answer(instances: dict, in_process) -> None:  # type: ignore[no-untyped-def]
+    _, two = _decompose(instances[(30, 4)], workers=2)
+    assert two.status == in_process.status
+    assert two.objective == pytest.approx(in_process.objective, rel=1e-9)
+    assert two.bound == pytest.approx(in_process.bound, rel=1e-9)
+
+
+def test_dask_local_cluster_gives_the_same_answer(instances: dict, in_process) -> None:  # type: ignore[no-untyped-def]
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc, \
+            distributed.Client(lc) as client:
+        _, dk = _decompose(instances[(30, 4)], dask=client)
+    assert dk.status == in_process.status
+    assert dk.objective == pytest.approx(in_process.objective, rel=1e-9)
+    assert dk.bound == pytest.approx(in_process.bound, rel=1e-9)
+
+
+def test_auto_picks_the_method_by_size(instances: dict) -> None:
+    from allocator.plan import AUTO_DECOMPOSE_STATIONS, choose_method
+
+    inst = instances[(30, 4)]
+    assert len(inst.stations) < AUTO_DECOMPOSE_STATIONS
+    assert choose_method(inst, "auto") == "monolithic"
+    assert choose_method(inst, "decompose") == "decompose"
+    with pytest.raises(ValueError):
+        choose_method(inst, "magic")

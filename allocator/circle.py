@@ -48,8 +48,6 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -60,6 +58,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from allocator.atomic import write_dir_atomically
 from allocator.errors import InputIssue, InstanceError, IssueLog
 from solvers import MilpProblem, SolveOptions, SolverResult, Status, get_backend
 
@@ -1454,28 +1453,14 @@ def _summary(data: CircleData, t: dict[str, pd.DataFrame], open_: np.ndarray, mo
 
 def write_circle(plan: CirclePlan, out: str | os.PathLike[str]) -> None:
     """Write the plan's tables, ``summary.json`` and ``manifest.json`` into ``out``, whole or not at all."""
-    target = Path(out).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         for name, df in plan.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n")
         (tmp / "summary.json").write_text(json.dumps(_jsonable(plan.summary), indent=2, sort_keys=True) + "\n")
         (tmp / "manifest.json").write_text(json.dumps(_jsonable(plan.manifest), indent=2, sort_keys=True) + "\n")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+    write_dir_atomically(out, fill)
 
 
 def _jsonable(o: Any) -> Any:

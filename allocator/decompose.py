@@ -56,6 +56,7 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,7 +408,8 @@ def _global_term(st: Structure, p: MilpProblem, pi: np.ndarray) -> tuple[float, 
 
 
 def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | None = None,
-                     solver: str = "highs", dopts: DecomposeOptions | None = None) -> SolverResult:
+                     solver: str = "highs", dopts: DecomposeOptions | None = None,
+                     on_pass: Callable[[dict[str, float]], None] | None = None) -> SolverResult:
     """Solve the station model by Lagrangian decomposition (see the module docstring).
 
     Parameters
@@ -422,6 +424,8 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
         Backend for the batch problems.
     dopts : DecomposeOptions
         Batch size, workers, Dask.
+    on_pass : callable, optional
+        Called after every pass with its history entry (seconds, bound, Lagrangian value, best plan).
 
     Returns
     -------
@@ -488,6 +492,8 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
                 _local_search(state, st, p, A, solver, options, dopts, deadline, sweeps=1)
             state.history.append({"pass": it + 1, "seconds": time.perf_counter() - t0, "bound": state.best_bound,
                                   "lagrangian": L, "plan": state.best_obj})
+            if on_pass is not None:
+                on_pass(state.history[-1])
             if state.best_bound - state.best_obj <= _tol(options, state):
                 break
             # Polyak step towards the best plan (or 0.1 % below the bound without one).
@@ -791,8 +797,9 @@ def _coupling_infeasible(st: Structure, p: MilpProblem, runner_factory: Any, sol
             for sign, need in ((1.0, lo_R[r]), (-1.0, -hi_R[r])):
                 if not np.isfinite(need):
                     continue
+                # only the batches with columns in row r: the others add nothing to it
                 tasks = [BatchTask(k, c=sign * np.asarray(b.AR[[r]].todense()).ravel(), relaxed=True, solver=solver)
-                         for k, b in enumerate(st.batches)]
+                         for k, b in enumerate(st.batches) if b.AR.indptr[r + 1] > b.AR.indptr[r]]
                 res = runner.run(tasks)
                 if any(x.status == Status.INFEASIBLE for x in res):
                     return True

@@ -78,20 +78,11 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
     if method == "monolithic":
         r = get_backend("highs").solve(model.problem, opts)
     else:
-        import allocator.decompose as dec
+        def report(h: dict[str, float]) -> None:
+            print(f"[bench] pass t={h['seconds']:.2f} bound={h['bound']} plan={h['plan']}", flush=True)
 
-        real = dec._State
-
-        class Noisy(real):  # type: ignore[misc, valid-type]
-            def __setattr__(self, k: str, v: Any) -> None:
-                super().__setattr__(k, v)
-                if k in ("best_bound", "best_obj"):
-                    print(f"[bench] pass t={time.perf_counter() - t2:.2f} bound={getattr(self, 'best_bound', None)} "
-                          f"plan={getattr(self, 'best_obj', None)}", flush=True)
-
-        dec._State = Noisy  # type: ignore[misc]
         r = solve_decomposed(model, np.asarray(inst.stations["county"], dtype=str), opts, "highs",
-                             DecomposeOptions(batch_size=batch, workers=workers))
+                             DecomposeOptions(batch_size=batch, workers=workers), on_pass=report)
     print("[bench] result " + json.dumps({"status": r.status.value, "objective": r.objective, "bound": r.bound,
                                            "gap": r.gap, "solve_s": time.perf_counter() - t2,
                                            "message": r.message}), flush=True)

@@ -142,6 +142,9 @@ class SolveOptions:
         Random seed handed to the solver.
     verbose : bool
         Let the solver print its log.
+    lp_method : str
+        ``"auto"``, ``"simplex"`` or ``"ipm"`` (interior point, with crossover so duals stay
+        available) for an LP; backends without the ``lp_method`` feature ignore it.
     """
 
     time_limit: float | None = None
@@ -149,6 +152,7 @@ class SolveOptions:
     threads: int = 1
     seed: int = 0
     verbose: bool = False
+    lp_method: str = "auto"
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,17 +28,24 @@ Lagrangian (multipliers pi_r, r in R; pi_r >= 0 needs hi_r finite, pi_r <= 0 nee
     its incumbent.  The global term is in closed form; a global column with an infinite bound caps
     pi (a soft row's multiplier never exceeds its penalty).
 Multipliers
-    pi_0 from the LP relaxation of a *sample* of batches (all of them when the model is small, which
-    makes pi_0 the exact LP duals and L(pi_0) at least as tight as the LP bound), each coupling row's
-    range scaled by the sample's share of the row's coefficients; then Polyak subgradient steps
-    ``pi <- pi - t g`` with g_r = r_r - A_R x(pi) (r the projection of A_R x(pi) on [lo, hi]).
+    pi_0 from the LP relaxation (interior point) of a *sample* of batches (all of them when the model
+    is small, which makes pi_0 the exact LP duals and L(pi_0) at least as tight as the LP bound), each
+    coupling row's range scaled by the sample's share of the row's coefficients (a row the sample does
+    not touch stays free; the equity rows of counties outside the sample are therefore unpriced at
+    first); then Polyak subgradient steps ``pi <- pi - t g`` with g_r = r_r - A_R x(pi) (r the
+    projection of A_R x(pi) on [lo, hi]).
 Primal plan (resource split)
     Global columns are fixed (deviations become one copy per batch, with the same penalty;
     ``eq`` the largest value the batch solutions allow), and each coupling row's range is split into
     one range per batch: the batch's usage in the Lagrangian solution plus a share of what the row
-    still has (or lacks), in proportion to the batch's usage.  Each batch MIP is then solved with its
-    ranges as hard rows; as the ranges add up to the row's range, the union of the batch plans is
-    feasible for the coupled model, which is checked row by row on the whole model before it counts.
+    still has (or lacks), in proportion to the batch's usage; a row whose activity is always an
+    integer (stations built, demonstration stations) is split into integers that add up to its range.
+    Each batch MIP is then solved with its ranges as hard rows; as the ranges add up to the row's
+    range, the union of the batch plans is feasible for the coupled model, which is checked row by
+    row on the whole model before it counts.  The split is tried *partially* first: only the batches
+    that use a broken row most get its shortfall (for a hard row, enough of them that none changes its
+    usage by more than :data:`SPLIT_CHANGE`); the others keep their Lagrangian solution, which meets
+    its range exactly.  Then an LP polish (integers fixed) and Gauss-Seidel sweeps improve the plan.
 Status
     OPTIMAL when (best bound - best plan) / |best bound| <= the gap asked, FEASIBLE with the gap
     otherwise, INFEASIBLE when a batch's local rows have no solution or a hard coupling row cannot
@@ -259,6 +266,7 @@ class BatchTask:
     extra_lo: np.ndarray | None = None  # ... and bounds
     extra_hi: np.ndarray | None = None
     relaxed: bool = False  # LP relaxation
+    heuristics: bool = True  # off in Lagrangian passes: only the bound and some optimal x are needed
     solver: str = "highs"
     gap: float = 1e-6
     time_limit: float | None = None
@@ -303,7 +311,8 @@ def solve_batch(task: BatchTask, batch: Batch | None = None) -> BatchResult:
         hi2 = np.concatenate([b.row_upper, task.hi[keep]])
         prob = MilpProblem(c, A2, lo2, hi2, cl, cu, ig, "max")
         n = len(c)
-    res = get_backend(task.solver).solve(prob, SolveOptions(mip_gap=task.gap, time_limit=task.time_limit))
+    res = get_backend(task.solver).solve(prob, SolveOptions(mip_gap=task.gap, time_limit=task.time_limit,
+                                                            heuristics=task.heuristics))
     x = None if res.x is None else np.asarray(res.x[:n])
     bound = res.bound if res.bound is not None else (res.objective if res.status == Status.OPTIMAL else None)
     if task.relaxed and res.status == Status.OPTIMAL:
@@ -463,7 +472,7 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
                 msg = "time limit"
                 break
             limit = _task_limit(left, len(st.batches), runner.slots)
-            tasks = [BatchTask(k, c=b.c - b.AR.T @ pi, solver=solver, gap=sub_gap, time_limit=limit)
+            tasks = [BatchTask(k, c=b.c - b.AR.T @ pi, solver=solver, gap=sub_gap, time_limit=limit, heuristics=False)
                      for k, b in enumerate(st.batches)]
             results = runner.run(tasks)
             bad = [r for r in results if r.status in (Status.INFEASIBLE, Status.UNBOUNDED, Status.ERROR)]
@@ -540,12 +549,16 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
     finally:
         runner.close()
     if state.best_x is None:
-        if _coupling_infeasible(st, p, runner_factory=lambda: Runner(st.batches, dopts.workers, dopts.dask),
-                                solver=solver):
+        # The check gets what is left of the time limit, and at least INFEASIBILITY_CHECK seconds.
+        verdict = _coupling_infeasible(st, p, runner_factory=lambda: Runner(st.batches, dopts.workers, dopts.dask),
+                                       solver=solver, until=max(deadline, time.perf_counter() + INFEASIBILITY_CHECK))
+        if verdict:
             return _result(Status.INFEASIBLE, None, None, None, t0, solver, st, state,
                            "a coupling row cannot be met by the stations together")
-        return _result(Status.NO_SOLUTION, None, None, state.best_bound, t0, solver, st, state,
-                       msg or "no plan found")
+        why = msg or "no plan found"
+        if verdict is None:
+            why += "; the infeasibility check did not finish either"
+        return _result(Status.NO_SOLUTION, None, None, state.best_bound, t0, solver, st, state, why)
     gap = relative_gap(state.best_obj, state.best_bound)
     ok = gap is not None and gap <= options.mip_gap
     return _result(Status.OPTIMAL if ok else Status.FEASIBLE, state.best_x, state.best_obj, state.best_bound, t0,
@@ -642,6 +655,7 @@ def _fix_globals(st: Structure, p: MilpProblem, x: np.ndarray, usage: np.ndarray
     return x
 
 
+INFEASIBILITY_CHECK = 10.0  # seconds the no-plan infeasibility check may run past the time limit
 SPLIT_CHANGE = 0.25  # a partial split asks a batch to change its usage of a hard row by this share at most
 
 
@@ -706,6 +720,8 @@ def _plan_by_split(st: Structure, p: MilpProblem, x: np.ndarray, usage: np.ndarr
         chosen = np.ones(nb, dtype=bool)
     else:
         chosen = np.zeros(nb, dtype=bool)
+        reach = np.asarray([abs(sp.csr_array(b.AR)) @ np.minimum(b.col_upper - b.col_lower, 1e30)
+                            for b in st.batches])  # batches x R; >= 1e29: unbounded
         soft_row = np.zeros(len(st.coupling), dtype=bool)
         soft_row[dev_row[is_dev]] = True
         for r in np.flatnonzero(viol):
@@ -715,9 +731,14 @@ def _plan_by_split(st: Structure, p: MilpProblem, x: np.ndarray, usage: np.ndarr
             cand = cand[np.argsort(-np.abs(usage[cand, r]), kind="stable")]
             q = max(1, int(np.ceil(pick * len(cand))))
             if not soft_row[r]:
-                # a hard row: enough batches that each changes its usage by a quarter at most
-                need = max(rest_lo[r] - total[r], total[r] - rest_hi[r]) / SPLIT_CHANGE
-                q = max(q, int(np.searchsorted(np.cumsum(np.abs(usage[cand, r])), need)) + 1)
+                # a hard row: enough batches that none changes the row by more than SPLIT_CHANGE of its
+                # usage, or of its reach where that is finite (a count of stations: a batch of 300
+                # stations can add 75 demonstration stations even if it has none)
+                need = max(rest_lo[r] - total[r], total[r] - rest_hi[r])
+                room = SPLIT_CHANGE * np.maximum(np.abs(usage[cand, r]), np.where(reach[cand, r] < 1e29,
+                                                                                    reach[cand, r], 0.0))
+                cand = cand[np.argsort(-room, kind="stable")]
+                q = max(q, int(np.searchsorted(np.cumsum(np.sort(room)[::-1]), need)) + 1)
             chosen[cand[:q]] = True
         if not chosen.any():
             chosen[np.argmax(np.abs(usage).sum(axis=1))] = True
@@ -894,17 +915,23 @@ def _try_plan(state: _State, p: MilpProblem, A: sp.csr_array, x: np.ndarray, opt
     return True
 
 
-def _coupling_infeasible(st: Structure, p: MilpProblem, runner_factory: Any, solver: str) -> bool:
-    """Whether some hard coupling row is out of reach even with every batch pushing it alone (LP)."""
+def _coupling_infeasible(st: Structure, p: MilpProblem, runner_factory: Any, solver: str,
+                         until: float = np.inf) -> bool | None:
+    """Whether some hard coupling row is out of reach even with every batch pushing it alone (LP);
+    None when the check did not finish by ``until``.  Rows that span several batches (the city totals)
+    are checked first: one county's equity row is met by ``eq = 0``."""
     lo_R, hi_R = p.row_lower[st.coupling], p.row_upper[st.coupling]
     G = st.AR_global
+    spans = np.sum([np.diff(b.AR.indptr) > 0 for b in st.batches], axis=0)
     runner = runner_factory()
     try:
-        for r in range(len(st.coupling)):
+        for r in np.argsort(-spans, kind="stable"):
             g = G[[r]]
             for sign, need in ((1.0, lo_R[r]), (-1.0, -hi_R[r])):
                 if not np.isfinite(need):
                     continue
+                if time.perf_counter() > until:
+                    return None
                 # only the batches with columns in row r: the others add nothing to it
                 tasks = [BatchTask(k, c=sign * np.asarray(b.AR[[r]].todense()).ravel(), relaxed=True, solver=solver)
                          for k, b in enumerate(st.batches) if b.AR.indptr[r + 1] > b.AR.indptr[r]]

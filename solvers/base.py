@@ -145,6 +145,9 @@ class SolveOptions:
     lp_method : str
         ``"auto"``, ``"simplex"`` or ``"ipm"`` (interior point, with crossover so duals stay
         available) for an LP; backends without the ``lp_method`` feature ignore it.
+    heuristics : bool
+        Primal heuristics of a MIP on (the default).  Off when only the dual bound is wanted: the
+        solve is then often faster (backends without the ``heuristics`` feature ignore it).
     """
 
     time_limit: float | None = None
@@ -153,6 +156,7 @@ class SolveOptions:
     seed: int = 0
     verbose: bool = False
     lp_method: str = "auto"
+    heuristics: bool = True
 
 
 @dataclass(frozen=True, eq=False)

@@ -58,6 +58,12 @@ def _new_highs(options: SolveOptions):  # type: ignore[no-untyped-def]
     if options.lp_method in ("simplex", "ipm"):
         # (interior point is 2-3x faster than simplex on the large LPs of the decomposition)
         h.setOptionValue("solver", options.lp_method)
+    if not options.heuristics:
+        # (on the decomposition's priced batches: 2.8 ms per station instead of 4.8, the same bound)
+        for name in ("mip_heuristic_run_rins", "mip_heuristic_run_rens", "mip_heuristic_run_feasibility_jump",
+                     "mip_heuristic_run_root_reduced_cost"):
+            h.setOptionValue(name, False)
+        h.setOptionValue("mip_heuristic_effort", 0.0)
     return h
 
 
@@ -94,7 +100,7 @@ class HighsBackend:
 
     name = "highs"
     features = frozenset({"lp", "mip", "duals", "time_limit", "gap", "threads", "seed", "write", "iis",
-                          "lp_method"})
+                          "lp_method", "heuristics"})
 
     def available(self) -> bool:
         try:

@@ -42,7 +42,7 @@ def _national():  # type: ignore[no-untyped-def]
 def instances(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[int, int], Instance]:
     nat = _national()
     out = {}
-    for n, seed in ((30, 4), (30, 5)):
+    for n, seed in ((30, 4), (30, 5), (30, 6)):
         d = tmp_path_factory.mktemp(f"nat{n}s{seed}")
         nat.write(d, stations=n, seed=seed, check=False)
         out[(n, seed)] = load(d)
@@ -84,17 +84,25 @@ def test_partition_keeps_counties_whole_and_finds_the_coupling_rows(instances: d
     assert all(names[r][1] != "station" for r in st.coupling)
 
 
-@pytest.mark.parametrize(("key", "budget"), [((30, 4), 1.0), ((30, 4), 0.95), ((30, 5), 1.0)])
-def test_agrees_with_the_monolithic_oracle(instances: dict, key: tuple[int, int], budget: float) -> None:
-    """Binding (0.95 x F-TOTAL operations) and as generated: the decomposition's plan and bound bracket the
-    oracle's optimum, and its plan is a plan of the whole model."""
+@pytest.mark.parametrize(("key", "budget", "strict"), [
+    ((30, 4), 1.0, False), ((30, 4), 0.95, False), ((30, 5), 1.0, False), ((30, 6), 1.0, False),
+    ((30, 6), 0.95, False), ((30, 5), 1.0, True),
+])
+def test_agrees_with_the_monolithic_oracle(instances: dict, key: tuple[int, int], budget: float, strict: bool) -> None:
+    """Three seeds; binding (0.95 x F-TOTAL operations) and as generated; soft clauses as the instance has
+    them and every clause hard (``strict``): the decomposition's plan and bound bracket the oracle's
+    optimum, and its plan is a plan of the whole model."""
     inst = instances[key]
     if budget != 1.0:
         ops = inst.clause("F-TOTAL").figures["operations_per_year"]
         inst = apply_changes(inst, {"F-TOTAL.operations_per_year": round(ops * budget)})
-    oracle = _oracle(inst)
+    oracle = _oracle(inst, strict=strict)
+    if strict and oracle.status == Status.INFEASIBLE:
+        # every clause hard can be infeasible; the decomposition must then say so too
+        assert _decompose(inst, strict=True)[1].status == Status.INFEASIBLE
+        return
     assert oracle.status == Status.OPTIMAL
-    model, res = _decompose(inst)
+    model, res = _decompose(inst, strict=strict)
     assert res.status in (Status.OPTIMAL, Status.FEASIBLE), res.message
     tol = 1e-6 * max(1.0, abs(oracle.objective))
     # the bound is valid: never below a plan the oracle found (maximisation) ...

@@ -469,8 +469,10 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
         last_pass = 0.0
         for it in range(dopts.max_iterations):
             left = deadline - time.perf_counter()
-            if left <= 0 or (it > 0 and left < 0.5 * last_pass):
-                # (a pass cut short by the limit gives a weak bound and no plan: not worth starting)
+            rounds = -(-len(st.batches) // max(1, runner.slots))
+            if left <= 0 or (it > 0 and left < max(0.5 * last_pass, rounds * MIN_TASK_SECONDS)):
+                # (a pass with less than half the time the last one took gives a weak bound and seldom a
+                # plan: not worth starting; nor one whose least task limits alone would pass the deadline)
                 msg = "time limit"
                 break
             limit = _task_limit(left, len(st.batches), runner.slots)
@@ -764,6 +766,11 @@ def _plan_by_split(st: Structure, p: MilpProblem, x: np.ndarray, usage: np.ndarr
 
     blo = split(rest_lo) if nb else usage
     bhi = split(rest_hi) if nb else usage
+    # An integer row with both ends finite: its width is split in integers too, so that lo <= hi in every
+    # batch (rounding the two ends apart can cross them).
+    both = integral & np.isfinite(rest_lo) & np.isfinite(rest_hi)
+    for r in np.flatnonzero(both):
+        bhi[:, r] = blo[:, r] + _round_parts(share[:, r] * (rest_hi[r] - rest_lo[r]), float(rest_hi[r] - rest_lo[r]))
     # A row the batch does not touch is left out of its problem.
     blo = np.where(touch > 0, blo, -np.inf)
     bhi = np.where(touch > 0, bhi, np.inf)
@@ -937,8 +944,10 @@ def _coupling_infeasible(st: Structure, p: MilpProblem, runner_factory: Any, sol
                 if time.perf_counter() > until:
                     return None
                 # only the batches with columns in row r: the others add nothing to it
-                tasks = [BatchTask(k, c=sign * np.asarray(b.AR[[r]].todense()).ravel(), relaxed=True, solver=solver)
-                         for k, b in enumerate(st.batches) if b.AR.indptr[r + 1] > b.AR.indptr[r]]
+                touching = [k for k, b in enumerate(st.batches) if b.AR.indptr[r + 1] > b.AR.indptr[r]]
+                limit = _task_limit(until - time.perf_counter(), len(touching), runner.slots)
+                tasks = [BatchTask(k, c=sign * np.asarray(st.batches[k].AR[[r]].todense()).ravel(), relaxed=True,
+                                   solver=solver, time_limit=limit) for k in touching]
                 res = runner.run(tasks)
                 if any(x.status == Status.INFEASIBLE for x in res):
                     return True

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
                "brackets": brackets, "relative_difference": diff, "same_optimum_within_gap": bool(
                    brackets and diff is not None and diff <= a.gap)}
         records.append(rec)
-        print(f"{name}: monolithic {mono.status.value} {mono.objective:.2f} (bound {mono.bound:.2f}, {t_mono:.1f} s) | "
+        print(f"{name}: monolithic {mono.status.value} {mono.objective} (bound {mono.bound}, {t_mono:.1f} s) | "
               f"decompose {dec.status.value} {dec.objective} (bound {dec.bound}, gap {dec.gap}, {t_dec:.1f} s, "
               f"{rec['batches']} batches) | difference {diff} brackets {brackets}", flush=True)
     payload = {"benchmark": "decompose_seeds", "command": " ".join(["python", *sys.argv]), "machine": machine(),

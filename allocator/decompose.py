@@ -490,7 +490,7 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
                 break
             g_val, xg = _global_term(st, p, pi)
             L = sum(float(r.bound or 0.0) for r in results) + g_val + _h(pi, lo_R, hi_R) + p.offset
-            # (a batch cut short by its time limit still gives a valid dual bound)
+            # (a batch cut short by its time limit with a solution still gives a valid dual bound)
             state.best_bound = min(state.best_bound, L)
             if any(r.x is None for r in results):
                 msg = "a batch problem ran out of time before a solution"

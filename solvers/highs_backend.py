@@ -175,11 +175,8 @@ class HighsBackend:
         if not status.has_solution:
             x, objective, duals = None, None, None
             gap = None
-        # A MIP stopped before its first solution still has a proven bound (a valid one, if finite).
-        keep_bound = status.has_solution or (status == Status.NO_SOLUTION and problem.is_mip and bound is not None
-                                             and bool(np.isfinite(bound)))
         return SolverResult(
-            status, x=x, objective=objective, bound=bound if keep_bound else None,
+            status, x=x, objective=objective, bound=bound if status.has_solution else None,
             gap=gap, solver=self.name, solver_version=self.version(), seconds=seconds,
             message=raw, row_duals=duals, raw_status=raw,
         )

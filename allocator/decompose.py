@@ -607,7 +607,6 @@ def _first_multipliers(st: Structure, p: MilpProblem, solver: str, dopts: Decomp
         order = rng.permutation(nb)
         pick = np.sort(order[: max(1, int(np.searchsorted(np.cumsum(sizes[order]), dopts.sample_stations)) + 1)])
     blocks = [st.batches[k] for k in pick]
-    n = [len(b.cols) for b in blocks]
     A_loc = sp.block_diag([b.A for b in blocks], format="csr")
     AR_s = sp.hstack([b.AR for b in blocks] + [st.AR_global], format="csr")
     AR_all = np.abs(sp.hstack([b.AR for b in st.batches], format="csr")).sum(axis=1)
@@ -629,7 +628,6 @@ def _first_multipliers(st: Structure, p: MilpProblem, solver: str, dopts: Decomp
     # Interior point: 2-3x faster than simplex on this LP (13.9 s vs 31.2 s for 3,000 stations).
     res = get_backend(solver).solve(prob, SolveOptions(lp_method="ipm",
                                                        time_limit=max(1.0, left / 4) if np.isfinite(left) else None))
-    del n
     if res.row_duals is None:
         return np.zeros(len(st.coupling))
     return np.asarray(res.row_duals[A_loc.shape[0]:], dtype=float)

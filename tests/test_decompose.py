@@ -60,6 +60,19 @@ def _decompose(inst: Instance, strict: bool = False, gap: float = GAP, **kw):  #
                                    DecomposeOptions(batch_size=15, **kw))
 
 
+def _assert_is_plan(model, res) -> None:  # type: ignore[no-untyped-def]
+    """The plan satisfies every row, bound and integrality of the whole model, at the objective reported."""
+    p = model.problem
+    x = res.x
+    act = p.A @ x
+    assert np.all(act >= p.row_lower - 1e-6 * (1 + np.abs(p.row_lower)))
+    assert np.all(act <= p.row_upper + 1e-6 * (1 + np.abs(p.row_upper)))
+    assert np.all(x >= p.col_lower - 1e-9) and np.all(x <= p.col_upper + 1e-9)
+    ints = p.integrality.astype(bool)
+    assert np.allclose(x[ints], np.round(x[ints]))
+    assert p.objective_value(x) == pytest.approx(res.objective, rel=1e-9)
+
+
 def test_partition_keeps_counties_whole_and_finds_the_coupling_rows(instances: dict) -> None:
     inst = instances[(30, 5)]
     model = build(inst)
@@ -116,16 +129,7 @@ def test_agrees_with_the_monolithic_oracle(instances: dict, key: tuple[int, int]
         assert res.gap <= GAP + 1e-12
     # within 3 % on these small instances (the bound is the Lagrangian dual, about the LP bound here)
     assert res.gap <= 0.03
-    # the plan satisfies every row, bound and integrality of the whole model
-    p = model.problem
-    x = res.x
-    act = p.A @ x
-    assert np.all(act >= p.row_lower - 1e-6 * (1 + np.abs(p.row_lower)))
-    assert np.all(act <= p.row_upper + 1e-6 * (1 + np.abs(p.row_upper)))
-    assert np.all(x >= p.col_lower - 1e-9) and np.all(x <= p.col_upper + 1e-9)
-    ints = p.integrality.astype(bool)
-    assert np.allclose(x[ints], np.round(x[ints]))
-    assert p.objective_value(x) == pytest.approx(res.objective, rel=1e-9)
+    _assert_is_plan(model, res)
 
 
 def test_an_infeasible_coupled_instance_is_reported_infeasible(instances: dict) -> None:
@@ -234,10 +238,7 @@ def test_with_only_a_partial_split_the_plan_still_brackets_the_oracle(instances:
     assert res.status in (Status.OPTIMAL, Status.FEASIBLE), res.message
     tol = 1e-6 * max(1.0, abs(oracle.objective))
     assert res.bound >= oracle.objective - tol and res.objective <= oracle.bound + tol
-    p = model.problem
-    act = p.A @ res.x
-    assert np.all(act >= p.row_lower - 1e-6 * (1 + np.abs(p.row_lower)))
-    assert np.all(act <= p.row_upper + 1e-6 * (1 + np.abs(p.row_upper)))
+    _assert_is_plan(model, res)
 
 
 @pytest.mark.parametrize("name", ["a-district", "fuzhou"])
@@ -256,7 +257,4 @@ def test_seed_instances_bracket_the_monolithic_optimum(name: str) -> None:
     assert res.status in (Status.OPTIMAL, Status.FEASIBLE), res.message
     tol = 1e-6 * max(1.0, abs(mono.objective))
     assert res.bound >= mono.objective - tol and res.objective <= mono.bound + tol
-    p = model.problem
-    act = p.A @ res.x
-    assert np.all(act >= p.row_lower - 1e-6 * (1 + np.abs(p.row_lower)))
-    assert np.all(act <= p.row_upper + 1e-6 * (1 + np.abs(p.row_upper)))
+    _assert_is_plan(model, res)

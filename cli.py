@@ -155,7 +155,7 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
           strict: bool, out: str | None, mps: str | None, method: str, workers: int, dask_address: str | None,
           batch_size: int, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
-    from allocator.plan import format_plan, solve_instance, write_plan
+    from allocator.station import format_plan, solve_instance, write_plan
     from solvers import SolveOptions, backend_names
 
     instance, _ = _load_or_exit(instance_path, as_json)
@@ -163,15 +163,11 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
     options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
-    if mps:
-        from allocator.model import build
-        from solvers import get_backend
-
-        get_backend("highs").write(build(instance, strict=strict).problem, mps)  # type: ignore[attr-defined]
     from allocator.decompose import DecomposeOptions
 
     plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
-                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address))
+                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address),
+                          export=mps)
     if out and plan.tables:
         write_plan(plan, out)
     if as_json:
@@ -253,9 +249,9 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
            strict: bool, out: str | None, as_json: bool) -> None:
     """Solve the baseline and a changed instance; print what moved, biggest moves first."""
     from allocator.errors import InstanceError
-    from allocator.plan import write_plan
     from allocator.scenario import format_whatif, parse_changes
     from allocator.scenario import whatif as run
+    from allocator.station import write_plan
     from solvers import SolveOptions
 
     instance, _ = _load_or_exit(instance_path, as_json)
@@ -269,14 +265,14 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
         _emit_issues(exc.issues + exc.warnings, as_json)
         sys.exit(EXIT_INPUT)
     if out and w.changed.tables:
+        import dataclasses
+
         import pandas as pd
 
         extra = {"diff_totals": w.totals, "diff_clauses": w.clauses, "diff_stations": w.stations}
         plan = w.changed
-        write_plan(type(plan)(plan.status, plan.objective, plan.bound, plan.gap, plan.solver, plan.solver_version,
-                              plan.seconds, plan.message, {**plan.tables, **{k: pd.DataFrame(v) for k, v in
-                                                                             extra.items()}},
-                              {**plan.summary, "changes": parsed}, plan.manifest), out)
+        write_plan(dataclasses.replace(plan, tables={**plan.tables, **{k: pd.DataFrame(v) for k, v in extra.items()}},
+                                       summary={**plan.summary, "changes": parsed}), out)
     if as_json:
         click.echo(json.dumps({"changes": parsed, "totals": w.totals.to_dict(orient="records"),
                                "clauses": w.clauses.to_dict(orient="records"),

@@ -17,9 +17,8 @@ import pandas as pd
 
 from allocator.instance import Instance
 from allocator.io import with_settings
-from allocator.model import build
-from allocator.plan import Plan, solve_instance
 from allocator.policy import BY_ID
+from allocator.station import Plan, build, solve_instance
 from solvers import SolveOptions, Status, get_backend
 
 SECTIONS = ("instance", "objective", "groups", "staff_types", "costs", "stated", "documents")

@@ -447,8 +447,8 @@ def run_scenario(instance_path: str, name: str, changes: dict[str, Any], options
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     row["name"] = name
     try:
-        from allocator.plan import solve_instance
         from allocator.scenario import apply_changes
+        from allocator.station import solve_instance
         from solvers import SolveOptions
 
         opts = SweepOptions(**options)
@@ -816,7 +816,7 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
         ``out`` holds results of another instance, other options or other parameter columns.
     """
     from allocator.io import load
-    from allocator.plan import instance_hash
+    from allocator.station import instance_hash
 
     started = time.perf_counter()
     options = options or SweepOptions()

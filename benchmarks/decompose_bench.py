@@ -64,7 +64,7 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
     from allocator.io import load
-    from allocator.model import build
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
     from allocator.io import load
-    from allocator.model import build
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

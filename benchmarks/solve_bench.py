@@ -142,8 +142,7 @@ def breakdown_child(name: str, result: str) -> None:
     t = time.perf_counter()
     import cli  # noqa: F401  (what ``allocator`` imports before doing anything)
     from allocator.io import load
-    from allocator.model import build
-    from allocator.plan import DEFAULT_GAP, format_plan, solve_instance
+    from allocator.station import DEFAULT_GAP, build, format_plan, solve_instance
     from solvers import SolveOptions, get_backend
 
     out = {"import_s": time.perf_counter() - t}
@@ -188,7 +187,7 @@ def breakdown(work: Path) -> list[dict[str, Any]]:
 def child(path: str, time_limit: float, gap: float, threads: int, marker: str, result: str) -> None:
     """Load, build and solve one instance; HiGHS logs to stdout; write the marker, then the result."""
     from allocator.io import load
-    from allocator.model import build
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     t = time.perf_counter()

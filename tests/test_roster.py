@@ -265,7 +265,7 @@ SEEDS = ("a-district", "fuzhou")
 @pytest.fixture(scope="module")
 def seed_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Instance, Path]]:
     """Each seed solved once (default options) and written as a plan directory."""
-    from allocator.plan import solve_instance, write_plan
+    from allocator.station import solve_instance, write_plan
 
     base = tmp_path_factory.mktemp("roster-plans")
     out = {}

@@ -298,7 +298,7 @@ def test_tolerances() -> None:
 @pytest.fixture(scope="session")
 def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Instance, Path]]:
     """Each seed solved once (default options) and written as a plan directory."""
-    plan_mod = pytest.importorskip("allocator.plan")
+    plan_mod = pytest.importorskip("allocator.station")
     out: dict[str, tuple[Instance, Path]] = {}
     base = tmp_path_factory.mktemp("plans")
     for seed in SEEDS:
@@ -1094,4 +1094,4 @@ def test_the_verifier_shares_no_code_with_the_engine() -> None:
             "if m.startswith(('allocator', 'solvers')))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     loaded = set(out.strip().split(","))
-    assert not loaded & {"allocator.model", "allocator.plan", "allocator.assign", "allocator.gap", "solvers"}, loaded
+    assert not loaded & {"allocator.station", "allocator.assign", "allocator.gap", "solvers"}, loaded

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from allocator.io import load
-from allocator.model import MONEY, build
-from allocator.plan import solve_instance
 from allocator.policy import BY_ID
+from allocator.station import MONEY, build, solve_instance
 from solvers import SolveOptions, Status, backend_names, get_backend
 from tests.conftest import ROOT, write_instance
 

@@ -18,13 +18,13 @@ import pytest
 from allocator.instance import Instance
 from allocator.io import load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 
 
 def shared_dir() -> Path:
     env = os.environ.get("ALLOCATOR_SHARED")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
 
 
 @functools.cache

@@ -141,6 +141,7 @@ def test_backends_agree_on_seed_objectives(path: Path, backend: str) -> None:
     ref = solve_instance(inst, options=SolveOptions(mip_gap=gap))
     other = solve_instance(inst, solver=backend, options=SolveOptions(mip_gap=gap, time_limit=120))
     assert other.status in (Status.OPTIMAL, Status.FEASIBLE), other.message
+    assert ref.objective is not None and ref.bound is not None and other.objective is not None
     # Both objectives lie within their proven gaps of the true optimum, so they agree within the sum.
     tol = (ref.gap or gap) * abs(ref.objective) + (other.gap if other.gap is not None else gap) * abs(
         other.objective) + 1e-6

@@ -114,6 +114,11 @@ class Context:
                     c.penalty(family), mask, labels, tag)
 
 
+def name_part(values: np.ndarray) -> np.ndarray:
+    """Ids as parts of row and column names: strings, blanks replaced (MPS fields are blank-separated)."""
+    return np.char.replace(np.asarray(values, dtype=str), " ", "_")
+
+
 def bracket(head: str, keys: np.ndarray) -> np.ndarray:
     """``head[key]`` for every key of a string array (vectorised)."""
     return np.char.add(np.char.add(f"{head}[", np.asarray(keys, dtype=str)), "]")

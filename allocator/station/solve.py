@@ -70,7 +70,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         Also write the model built (``.mps`` or ``.lp``, with row and column names) before solving it.
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
-    model = build(instance, strict=strict, drop=drop)
+    # Names double the build time at national scale and only an exported model reads them.
+    model = build(instance, strict=strict, drop=drop, names=export is not None)
     if export is not None:
         # HiGHS writes both formats with the names; the model written is the one solved.
         get_backend("highs").write(model.problem, Path(export))  # type: ignore[attr-defined]

@@ -150,3 +150,11 @@ def test_row_names_carry_the_clause_and_the_station(seeds: dict[str, Instance]) 
                                strict=True) if t == "rural"]
     assert rural, "fuzhou has rural stations"
     assert f"F-SW-RURAL[{rural[0]}]" in (f.problem.row_names or ())
+
+
+def test_names_off_changes_nothing_but_the_names(seeds: dict[str, Instance]) -> None:
+    named, bare = build(seeds["fuzhou"]).problem, build(seeds["fuzhou"], names=False).problem
+    assert bare.row_names is None and bare.col_names is None
+    assert (named.A != bare.A).nnz == 0
+    for f in ("c", "row_lower", "row_upper", "col_lower", "col_upper", "integrality"):
+        assert (getattr(named, f) == getattr(bare, f)).all(), f

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from allocator.station.context import INF, Context, join_keys
+from allocator.station.context import INF, Context, join_keys, name_part
 
 
 def in_post(ctx: Context) -> None:
@@ -24,9 +24,12 @@ def open_station(ctx: Context) -> None:
     if ctx.is_new.any() and ctx.K:
         rows_s = np.repeat(S[ctx.is_new], ctx.K)
         yk = ctx.y[ctx.is_new].ravel()
-        svc = np.tile(np.asarray(ctx.inst.services["service_id"], dtype=str), int(ctx.is_new.sum()))
+        keys = None
+        if b.named:
+            svc = np.tile(name_part(ctx.inst.services["service_id"]), int(ctx.is_new.sum()))
+            keys = join_keys(ctx.station_ids[rows_s], svc)
         b.rows("open_services", "ENGINE", "OPEN", [(np.stack([yk, ctx.build[rows_s]], 1), np.array([1.0, -1.0]))],
-               -INF, 0.0, rows_s, "services", tag="services", keys=join_keys(ctx.station_ids[rows_s], svc))
+               -INF, 0.0, rows_s, "services", tag="services", keys=keys)
 
 
 def payroll(ctx: Context) -> None:

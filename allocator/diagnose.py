@@ -23,10 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from allocator.errors import InputIssue
-from allocator.instance import Instance
+from allocator.instance import BY_ID, InputIssue, Instance
 from allocator.model import Model, RowBlock, build
-from allocator.policy import BY_ID
 from solvers import SolveOptions, Status, get_backend
 
 Family = tuple[str, str]

@@ -7,7 +7,6 @@ a ``manifest.json`` into a directory atomically (temporary sibling, then rename)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -20,9 +19,8 @@ import pandas as pd
 
 from allocator import __version__
 from allocator.atomic import write_dir_atomically
-from allocator.instance import Instance
+from allocator.instance import BY_ID, Instance, instance_hash
 from allocator.model import MONEY, Model, build
-from allocator.policy import BY_ID
 from solvers import SolveOptions, SolverResult, Status, get_backend
 
 DEFAULT_GAP = 0.01
@@ -43,16 +41,6 @@ class Plan:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
-
-
-def instance_hash(instance: Instance) -> str:
-    """A hash of the instance's content (settings and every table), independent of its file form."""
-    h = hashlib.sha256()
-    h.update(instance.settings.encode())
-    for t in (instance.stations, instance.services, instance.departments, instance.packages, instance.staff):
-        h.update(t.to_frame().to_csv(index=False).encode())
-    h.update(np.ascontiguousarray(instance.residents).tobytes())
-    return h.hexdigest()[:16]
 
 
 # ``method="auto"`` decomposes from this many stations on (the monolithic MIP is faster below it).

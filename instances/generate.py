@@ -20,7 +20,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from allocator.io import load, write_folder, write_xlsx  # noqa: E402
+from allocator.instance import load, write_folder, write_xlsx  # noqa: E402
 
 
 def _split_total(rng: np.random.Generator, total: int, n: int, spread: float = 0.35,
@@ -564,14 +564,24 @@ def write_readme(folder: Path, name: str) -> None:
 
 
 def main() -> None:
+    import shutil
+    import tempfile
+
     for name, make in (("a-district", district_a), ("fuzhou", fuzhou)):
         settings, tables = make()
         folder = HERE / name
-        write_raw(folder, settings, tables)
-        inst = load(folder)  # the generated folder must pass validation
-        write_folder(inst, folder)  # canonical form
-        write_readme(folder, name)
-        write_xlsx(inst, HERE / f"{name}.xlsx")
+        with tempfile.TemporaryDirectory(dir=HERE) as tmp:
+            write_raw(Path(tmp) / "raw", settings, tables)
+            inst = load(Path(tmp) / "raw")  # the generated folder must pass validation
+            write_folder(inst, Path(tmp) / name)  # canonical form
+            write_readme(Path(tmp) / name, name)
+            # The seed folders hold a README the engine does not write: this script, not the engine,
+            # replaces them.
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.move(Path(tmp) / name, folder)
+        book = HERE / f"{name}.xlsx"
+        book.unlink(missing_ok=True)
+        write_xlsx(inst, book)
         print(f"wrote {folder} ({inst.num_stations} stations) and {name}.xlsx")
 
 

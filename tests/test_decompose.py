@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from allocator.decompose import DecomposeOptions, partition, solve_decomposed
-from allocator.instance import Instance
-from allocator.io import load
+from allocator.instance import Instance, load
 from allocator.model import build
 from allocator.plan import solve_instance, write_plan
 from allocator.scenario import apply_changes

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.io import load
+from allocator.instance import BY_ID, load
 from allocator.model import MONEY, build
 from allocator.plan import solve_instance
-from allocator.policy import BY_ID
 from solvers import SolveOptions, Status, backend_names, get_backend
 from tests.conftest import ROOT, write_instance
 

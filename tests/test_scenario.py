@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocator.errors import InstanceError
-from allocator.io import load
+from allocator.instance import InstanceError, load
 from allocator.plan import solve_instance
 from allocator.scenario import apply_changes, parse_changes, prices, whatif
 from cli import EXIT_INPUT, main

@@ -54,6 +54,16 @@ def _check_out(out: str | None, force: bool, folder: bool = True) -> None:
         sys.exit(EXIT_INPUT)
 
 
+def _solver_wrote(p: Any) -> bool:
+    """Does the file ``p`` start as HiGHS writes an .lp or .mps model?"""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return head.startswith((b"\\ File written by HiGHS", b"NAME"))
+
+
 def _check_mps(mps: str | None, force: bool) -> None:
     """Exit 2 unless ``mps`` names a new .mps/.lp file in an existing folder (or --force over one)."""
     from pathlib import Path
@@ -66,8 +76,9 @@ def _check_mps(mps: str | None, force: bool) -> None:
         problem = f"--mps {mps}: the model is written as .mps or .lp (the suffix chooses), not '{p.suffix}'"
     elif not p.absolute().parent.is_dir():
         problem = f"--mps {mps}: the folder {p.absolute().parent} does not exist"
-    elif p.exists() and not (force and p.is_file()):
-        problem = f"--mps {mps} already exists: give --force to replace it"
+    elif p.exists() and not (force and p.is_file() and _solver_wrote(p)):
+        problem = (f"--mps {mps} already exists: give --force to replace a model the solver wrote (nothing else "
+                   "is replaced)")
     if problem:
         click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_INPUT)

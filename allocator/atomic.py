@@ -78,6 +78,10 @@ def check_target(path: str | os.PathLike[str], *, force: bool = False, folder: b
         anc = anc.parent
     if not anc.is_dir() or not os.access(anc, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write {p}: {anc} is not a writable folder")
+    try:  # the permission bits do not tell everything (/proc, a read-only mount): try it
+        os.rmdir(tempfile.mkdtemp(prefix=".allocator-probe.", dir=anc))
+    except OSError as exc:
+        raise OutputError(f"cannot write {p}: {anc} is not a writable folder ({exc.strerror or exc})") from exc
 
 
 def _check_replaceable(p: Path, folder: bool) -> None:

@@ -21,7 +21,8 @@ from allocator.instance.values import Clause, GroupType, Instance, Objective, St
 from allocator.instance.write import convert, target_form, write_folder, write_xlsx
 
 __all__ = [
-    "BY_ID", "CLAUSES", "LIMITS", "TABLES", "TABLE_BY_NAME", "Clause", "ClauseSpec", "Column", "FieldSpec", "GroupType",
-    "InputIssue", "Instance", "InstanceError", "IssueLog", "Objective", "StaffType", "Table", "TableSpec", "check",
-    "convert", "format_reference", "instance_hash", "load", "target_form", "with_settings", "write_folder", "write_xlsx",
+    "BY_ID", "CLAUSES", "LIMITS", "TABLES", "TABLE_BY_NAME", "Clause", "ClauseSpec", "Column", "FieldSpec",
+    "GroupType", "InputIssue", "Instance", "InstanceError", "IssueLog", "Objective", "StaffType", "Table",
+    "TableSpec", "check", "convert", "format_reference", "instance_hash", "load", "target_form", "with_settings",
+    "write_folder", "write_xlsx",
 ]

@@ -328,7 +328,8 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--set", "changes", multiple=True, required=True,
-              help="CLAUSE.FIELD=VALUE (e.g. A-SPLIT.salaries=0.30); repeat for several.")
+              help="CLAUSE.FIELD=VALUE; repeat for several (shares that sum to 1 change together: "
+                   "--set A-SPLIT.salaries=0.30 --set A-SPLIT.services=0.40).")
 @click.option("--solver", default="highs", show_default=True)
 @click.option("--gap", type=GAP, default=0.01, show_default=True)
 @click.option("--time-limit", type=SECONDS, default=None)

@@ -2,6 +2,7 @@
 
     python benchmarks/fuzz_cli.py                   # 1,000 cases
     python benchmarks/fuzz_cli.py --cases 3000 --solve-every 25
+    python benchmarks/fuzz_cli.py --cases 1000 --jobs 2      # two processes (seeds 17, 18), results merged
 
 Each case copies District A, Fuzhou or the tiny fixture, applies one to three mutations
 (``tests/instance/cli_fuzz.py``: cells, types, rows, columns, encodings, truncation, deleted files,
@@ -44,7 +45,12 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--solve-every", type=int, default=20, help="every N-th case solves the tiny fixture")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fuzz_cli.json")
+    ap.add_argument("--seed", type=int, default=17, help="hypothesis seed")
+    ap.add_argument("--jobs", type=int, default=1, help="processes, each with its own seed and share of cases")
     args = ap.parse_args()
+    if args.jobs > 1:
+        _parallel(args)
+        return
 
     from hypothesis import HealthCheck, given, seed, settings
     from hypothesis import strategies as st
@@ -56,7 +62,7 @@ def main() -> None:
     failures: list[dict[str, object]] = []
     count = [0]
 
-    @seed(17)
+    @seed(args.seed)
     @settings(max_examples=args.cases, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data(), which=st.sampled_from(["a-district", "fuzhou", "tiny"]), n=st.integers(1, 3))
     def case(data: st.DataObject, which: str, n: int) -> None:
@@ -98,6 +104,40 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in report.items() if k not in ("failures", "mutation_kinds")}, indent=2))
     print(f"{len(failures)} failures; details in {args.out}")
+
+
+def _parallel(args: argparse.Namespace) -> None:
+    """Run ``args.jobs`` child processes (seeds seed, seed+1, ...) and merge their reports."""
+    import subprocess
+
+    t0 = time.perf_counter()
+    parts = []
+    procs = []
+    for j in range(args.jobs):
+        cases = args.cases // args.jobs + (1 if j < args.cases % args.jobs else 0)
+        part = args.out.with_name(f"{args.out.stem}.part{j}.json")
+        parts.append(part)
+        procs.append(subprocess.Popen([sys.executable, __file__, "--cases", str(cases), "--seed", str(args.seed + j),
+                                       "--solve-every", str(args.solve_every), "--out", str(part)]))
+    for p in procs:
+        p.wait()
+    reports = [json.loads(p.read_text(encoding="utf-8")) for p in parts]
+    merged: dict[str, object] = {"command": "python benchmarks/fuzz_cli.py " + " ".join(sys.argv[1:]),
+                                 "seconds": round(time.perf_counter() - t0, 1)}
+    for key in ("cases", "exit_6", "tracebacks_or_exceptions"):
+        merged[key] = sum(r[key] for r in reports)
+    for key in ("exit_codes", "seeds", "mutation_kinds"):
+        c: collections.Counter[str] = collections.Counter()
+        for r in reports:
+            c.update(r[key])
+        merged[key] = dict(sorted(c.items()))
+    merged["failures"] = [f for r in reports for f in r["failures"]][:50]
+    merged["parts"] = [{"seed": args.seed + j, "cases": r["cases"], "seconds": r["seconds"]}
+                       for j, r in enumerate(reports)]
+    args.out.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+    for p in parts:
+        p.unlink()
+    print(json.dumps({k: v for k, v in merged.items() if k not in ("failures", "mutation_kinds")}, indent=2))
 
 
 if __name__ == "__main__":

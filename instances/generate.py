@@ -326,7 +326,11 @@ COUNTIES = [
 
 def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
     rng = np.random.default_rng(seed)
-    ids, names, county, rural_l, pops = [], [], [], [], []
+    ids: list[str] = []
+    names: list[str] = []
+    county: list[str] = []
+    rural_l: list[bool] = []
+    pops: list[int] = []
     for cname, cpop, n_st, n_urban in COUNTIES:
         # urban stations (streets) are larger than rural townships
         w = np.concatenate([rng.lognormal(0, 0.25, n_urban) * 3.0, rng.lognormal(0, 0.3, n_st - n_urban)])

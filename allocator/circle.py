@@ -59,7 +59,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from allocator.atomic import write_dir_atomically
-from allocator.errors import InputIssue, InstanceError, IssueLog
+from allocator.instance import InputIssue, InstanceError, IssueLog
 from solvers import MilpProblem, SolveOptions, SolverResult, Status, get_backend
 
 CIRCLE_TOML = "circle.toml"
@@ -440,7 +440,7 @@ def check_circle(path: str | os.PathLike[str]) -> tuple[CircleData | None, list[
 
 
 def load_circle(path: str | os.PathLike[str]) -> CircleData:
-    """Load a circle folder; raise :class:`allocator.errors.InstanceError` listing every error."""
+    """Load a circle folder; raise :class:`allocator.instance.InstanceError` listing every error."""
     data, issues = check_circle(path)
     if data is None:
         raise InstanceError(issues)
@@ -527,7 +527,7 @@ def _check_settings(d: Path, text: str, s: dict[str, Any], log: IssueLog) -> dic
         if not isinstance(c["instance"], str):
             add("circle", "instance", c["instance"], "wrong_type", "must be a path (string)")
         else:
-            from allocator.io import check
+            from allocator.instance import check
 
             ipath = (d / c["instance"]).resolve()
             inst, issues = check(ipath)

@@ -23,9 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.errors import InputIssue
-from allocator.instance import Instance
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, InputIssue, Instance
 from allocator.station import Model, RowBlock, build
 from solvers import SolveOptions, Status, get_backend
 

@@ -5,8 +5,8 @@ rule (E1-E9 of :mod:`allocator.model`'s formulation) and every clause row (C1-C3
 recomputed here from the plan's tables and the instance, with this module's own arithmetic.
 Nothing is shared with the model builder or the plan writer: this module imports neither
 ``allocator.model`` nor ``allocator.plan`` nor ``solvers``; it reads only the instance
-(:mod:`allocator.instance`, loaded by :func:`allocator.io.load`) and the clause registry
-(:mod:`allocator.policy`, for titles and sections).
+(:mod:`allocator.instance`, loaded by :func:`allocator.instance.load`) and the clause registry
+(:mod:`allocator.instance.policy`, for titles and sections).
 
 The plan's ``clauses.csv`` is used for two things only: the deviation it reports on each row
 of a soft family (compared with the shortfall computed here) and the mode it states.  Its
@@ -58,8 +58,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocator.instance import BY_ID as CLAUSE_SPECS
 from allocator.instance import Instance
-from allocator.policy import BY_ID as CLAUSE_SPECS
 
 __all__ = ["Check", "Tolerance", "VerifyReport", "format_report", "verify_assignment", "verify_plan"]
 
@@ -1273,7 +1273,7 @@ def verify_plan(instance: Instance, plan_dir: str | os.PathLike[str], tol: Toler
     Parameters
     ----------
     instance : Instance
-        The instance the plan was solved for (from :func:`allocator.io.load`).
+        The instance the plan was solved for (from :func:`allocator.instance.load`).
     plan_dir : path-like
         A directory written by ``allocator solve --out DIR``.
     tol : Tolerance, optional

@@ -113,7 +113,7 @@ def compare_models(path: Path) -> dict[str, Any]:
     """
     from pulp_anchor import build_pulp, stats
 
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import build
 
     inst = load(path)
@@ -140,7 +140,7 @@ def compare_optimum(path: Path, gap: float, time_limit: float) -> dict[str, Any]
     import pulp
     from pulp_anchor import build_pulp
 
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import build
     from solvers import SolveOptions, get_backend
 
@@ -171,7 +171,7 @@ def compare_optimum(path: Path, gap: float, time_limit: float) -> dict[str, Any]
 # ---------------------------------------------------------------------------------------------------
 def child(builder: str, path: str, repeats: int, handover: bool, sizes: bool, result: str) -> None:
     """Load ``path``, build it ``repeats`` times with ``builder``, optionally hand it to HiGHS; write JSON."""
-    from allocator.io import load
+    from allocator.instance import load
 
     t = time.perf_counter()
     inst = load(path)

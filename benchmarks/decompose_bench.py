@@ -63,7 +63,7 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
     import numpy as np
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import build
     from solvers import SolveOptions, get_backend
 

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import build
     from solvers import SolveOptions, get_backend
 

@@ -141,7 +141,7 @@ def breakdown_child(name: str, result: str) -> None:
     """Where the CLI's time goes on a seed instance: imports, load, build, solve, plan tables."""
     t = time.perf_counter()
     import cli  # noqa: F401  (what ``allocator`` imports before doing anything)
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import DEFAULT_GAP, build, format_plan, solve_instance
     from solvers import SolveOptions, get_backend
 
@@ -186,7 +186,7 @@ def breakdown(work: Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------
 def child(path: str, time_limit: float, gap: float, threads: int, marker: str, result: str) -> None:
     """Load, build and solve one instance; HiGHS logs to stdout; write the marker, then the result."""
-    from allocator.io import load
+    from allocator.instance import load
     from allocator.station import build
     from solvers import SolveOptions, get_backend
 

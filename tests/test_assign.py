@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.assign import assign_packages, hiring_list, spare_hours
-from allocator.io import load
+from allocator.instance import load
 from allocator.station import solve_instance, write_plan
 from cli import main
 from solvers import SolveOptions, Status

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from allocator.decompose import DecomposeOptions, partition, solve_decomposed
-from allocator.instance import Instance
-from allocator.io import load
+from allocator.instance import Instance, load
 from allocator.scenario import apply_changes
 from allocator.station import build, solve_instance, write_plan
 from allocator.verify import verify_plan

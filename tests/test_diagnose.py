@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from allocator.diagnose import diagnose
-from allocator.io import check, load
+from allocator.instance import check, load
 from allocator.station import build
 from solvers import SolveOptions, Status, get_backend
 from tests.conftest import ROOT, write_instance

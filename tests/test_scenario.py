@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocator.errors import InstanceError
-from allocator.io import load
+from allocator.instance import InstanceError, load
 from allocator.scenario import apply_changes, parse_changes, prices, whatif
 from allocator.station import solve_instance
 from cli import EXIT_INPUT, main

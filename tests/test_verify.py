@@ -2,7 +2,7 @@
 
 Two layers:
 
-* a hand-made plan for ``tests/fixtures/tiny`` whose every number is worked out below, so the
+* a hand-made plan for ``tests/instance/fixtures/tiny`` whose every number is worked out below, so the
   verifier's arithmetic is checked without any solver;
 * the shipped seeds solved by the engine (once per session): the plans must verify, and a plan
   broken on purpose, one clause family at a time, must fail with that clause id.
@@ -20,12 +20,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.instance import Instance
-from allocator.io import load
+from allocator.instance import Instance, load
 from allocator.verify import Check, Tolerance, VerifyReport, format_report, verify_assignment, verify_plan
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / "tests" / "fixtures" / "tiny"
+TINY = ROOT / "tests" / "instance" / "fixtures" / "tiny"
 SEEDS = ("a-district", "fuzhou")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 from pathlib import Path
@@ -12,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from allocator import __version__
-from allocator.instance import Instance
+from allocator.instance import Instance, instance_hash
 from allocator.outcome import Outcome
 from allocator.station.builder import build
 from allocator.station.plan import Plan
@@ -24,16 +23,6 @@ DEFAULT_GAP = 0.01
 # ``method="auto"`` decomposes from this many stations on (the monolithic MIP is faster below it).
 AUTO_DECOMPOSE_STATIONS = 2000
 METHODS = ("monolithic", "decompose", "auto")
-
-
-def instance_hash(instance: Instance) -> str:
-    """A hash of the instance's content (settings and every table), independent of its file form."""
-    h = hashlib.sha256()
-    h.update(instance.settings.encode())
-    for t in (instance.stations, instance.services, instance.departments, instance.packages, instance.staff):
-        h.update(t.to_frame().to_csv(index=False).encode())
-    h.update(np.ascontiguousarray(instance.residents).tobytes())
-    return h.hexdigest()[:16]
 
 
 def choose_method(instance: Instance, method: str) -> str:

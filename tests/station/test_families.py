@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator.instance import Instance
-from allocator.io import load
-from allocator.policy import CLAUSES
+from allocator.instance import CLAUSES, Instance, load
 from allocator.station import build, solve_instance
 from allocator.station.families import REGISTRY
 from solvers import SolveOptions

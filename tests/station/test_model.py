@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.io import load
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, load
 from allocator.station import MONEY, build, solve_instance
 from solvers import SolveOptions, Status, backend_names, get_backend
 from tests.conftest import ROOT, write_instance

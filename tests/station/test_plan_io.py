@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import allocator.station.solve
-from allocator.io import load
+from allocator.instance import load
 from allocator.outcome import Outcome
 from allocator.station import Plan, read_plan, solve_instance, write_plan
 from cli import EXIT_OK, main

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from allocator.instance import Instance
-from allocator.io import load
+from allocator.instance import Instance, load
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"

@@ -3,11 +3,11 @@
 Modules by clause group: :mod:`.engine` (the engine rules E1-E9, always hard, not clauses),
 :mod:`.staffing` (C1-C12), :mod:`.budget` (C13-C20), :mod:`.space` (C21-C30), :mod:`.services`
 (C31-C36) and :mod:`.equity` (the objective's equity term).  :data:`REGISTRY` holds the clause
-families in the model's row order; its keys are the ``families`` that :mod:`allocator.policy`
+families in the model's row order; its keys are the ``families`` that :mod:`allocator.instance.policy`
 declares for every clause of scope ``model``.
 
 To add a clause family: write ``@family("ID", "name", applies=...) def f(ctx): ctx.fam(...)`` in the
-module of its group, declare the family in :mod:`allocator.policy`, add its verifier check.
+module of its group, declare the family in :mod:`allocator.instance.policy`, add its verifier check.
 """
 
 from __future__ import annotations

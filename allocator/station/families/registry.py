@@ -16,7 +16,7 @@ class BuilderFamily:
     Parameters
     ----------
     clause, family : str
-        The POLICY.md id and the family name, as :mod:`allocator.policy` declares them.
+        The POLICY.md id and the family name, as :mod:`allocator.instance.policy` declares them.
     applies : callable
         ``applies(instance) -> bool``: whether the family produces rows for ``instance`` (its clause
         in force, the figures it needs stated, the clauses and data it depends on there).  A family

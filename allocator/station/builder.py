@@ -260,13 +260,11 @@ class _Builder:
         self.obj.append(np.broadcast_to(np.asarray(obj, dtype=float), shape).ravel().copy())
         self.integer.append(np.full(size, integer))
         self.money.append(np.full(size, money))
-        if not self.named:
-            pass
-        elif full_names is None:
-            if keys is None:
-                keys = self.station_ids if shape == self.station_ids.shape else np.arange(size).astype(str)
-            self.col_names.append(bracket(name, np.asarray(keys).ravel()))
-        else:
+        if self.named:
+            if full_names is None:
+                if keys is None:
+                    keys = self.station_ids if shape == self.station_ids.shape else np.arange(size).astype(str)
+                full_names = bracket(name, np.asarray(keys).ravel())
             self.col_names.append(np.asarray(full_names, dtype=str).ravel())
         self.n += size
         return blk.index()

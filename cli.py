@@ -271,21 +271,40 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
               help="Also check what `allocator assign --out DIR` wrote for this plan (roster, hires, packages); "
                    "found by itself when PLAN_DIR holds roster.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Every check as JSON.")
+@click.option("--allow-other-instance", is_flag=True,
+              help="Check the plan even when manifest.json's instance_hash is not this instance's (a warning, "
+                   "not exit 2).")
 @_guard
-def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_json: bool) -> None:
-    """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure."""
+def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_json: bool,
+           allow_other_instance: bool) -> None:
+    """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure.
+
+    PASS means every hard clause holds and every figure the plan states (clauses.csv, summary.json) is the
+    verifier's; a broken soft clause is reported as broken, with its deviation, and does not fail the plan.
+    Exit 2 when PLAN_DIR is not a plan, or was made for another instance (unless --allow-other-instance).
+    """
     from pathlib import Path
 
+    from allocator.instance import instance_hash
     from allocator.verify import VerifyReport, format_report, verify_assignment, verify_plan
 
     instance, _ = _load_or_exit(instance_path, as_json)
-    report = verify_plan(instance, plan_dir)
+    report = verify_plan(instance, plan_dir, instance_hash=instance_hash(instance))
+    mismatch = report.instance_check is not None and report.instance_check["match"] is False
+    if report.input_error or (mismatch and not allow_other_instance):
+        why = report.input_error or (report.warnings[0] + "; pass --allow-other-instance to check it anyway")
+        if as_json:
+            click.echo(json.dumps({"ok": False, "input_error": why, "instance_check": report.instance_check},
+                                  indent=2))
+        click.echo(f"error: {why}", err=True)
+        sys.exit(EXIT_INPUT)
     if assignment_dir is None and (Path(plan_dir) / "roster.csv").is_file():
         assignment_dir = plan_dir
     if assignment_dir is not None:
         extra = verify_assignment(instance, plan_dir, assignment_dir)
         report = VerifyReport(report.instance, f"{plan_dir} with assignment {assignment_dir}",
-                              report.checks + extra.checks, report.notes + extra.notes)
+                              report.checks + extra.checks, report.notes + extra.notes,
+                              instance_check=report.instance_check, warnings=report.warnings)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=float))
     else:

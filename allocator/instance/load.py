@@ -147,6 +147,7 @@ def _assemble(src: Source, parsed: dict[str, Any], tables: dict[str, Table | Non
         staff=tables["staff"] or empty["staff"],
         travel=tables["travel"],
         settings=json.dumps(src.settings),
+        horizon=parsed.get("horizon"),
     )
 
 

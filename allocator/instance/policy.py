@@ -149,7 +149,7 @@ CLAUSES: tuple[ClauseSpec, ...] = (
         _f("urban_min", "money", "yuan per year")], ("station",)),
     _c("F-TOTAL", "2024-2026 total: construction and operations", "F7.2", "model",
        [_f("total", "money", "yuan over 2024-2026"), _f("construction", "money", "yuan over 2024-2026"),
-        _f("operations_per_year", "money", "yuan per year")], ("operations", "construction")),
+        _f("operations_per_year", "money", "yuan per year", **_path)], ("operations", "construction")),
     _c("F-USES", "uses of operating funds: salaries : services : training & supervision", "F7.2", "model",
        [_f("salaries", "share", "share of operating funds"), _f("services", "share", "share of operating funds"),
         _f("training", "share", "share of operating funds")], ("salaries", "services", "training"),

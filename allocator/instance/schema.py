@@ -177,6 +177,7 @@ TOML_SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
     "instance": {
         "name": ("str", "", "instance name"),
         "year": ("int", "year", "plan year; selects figures from a clause's year path"),
+        "years": ("list of int", "years", "a horizon: consecutive plan years planned in one model ([horizon] rules)"),
         "currency": ("str", "", "currency of every money figure (CNY)"),
         "description": ("str", "", "free text"),
     },

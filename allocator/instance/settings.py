@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from allocator.instance.errors import IssueLog
+from allocator.instance.horizon import check_horizon
 from allocator.instance.policy import BY_ID as CLAUSE_SPECS
 from allocator.instance.read import Source
 from allocator.instance.schema import (
@@ -142,7 +143,7 @@ def check_settings(src: Source, log: IssueLog) -> dict[str, Any]:
     ck = TomlChecker(src, log)
     settings = src.settings or {}
     out: dict[str, Any] = {}
-    known = {"instance", "objective", "groups", "staff_types", "costs", "stated", "documents", "clauses"}
+    known = {"instance", "objective", "groups", "staff_types", "costs", "stated", "documents", "clauses", "horizon"}
     for k in settings:
         if k not in known:
             ck.add(k, None, "unknown_key", f"unknown section '{k}' (known: {', '.join(sorted(known))})")
@@ -157,7 +158,10 @@ def check_settings(src: Source, log: IssueLog) -> dict[str, Any]:
             ck.add(f"instance.{k}", v, "missing_value" if v is None else "wrong_type", "must be a non-empty text")
     if isinstance(inst.get("description"), DATES):
         ck.add("instance.description", inst["description"], "wrong_type", "must be text, not a date")
+    out["horizon"] = check_horizon(ck, inst, ck.section("horizon", required=False))
     year = inst.get("year")
+    if year is None and out["horizon"] is not None:
+        year = out["horizon"].years[0]  # a horizon instance: its first year is the year of one-year views
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
         ck.add("instance.year", year, "wrong_type" if not isinstance(year, int) else "out_of_range",
                "must be a whole year between 1990 and 2100")

@@ -7,6 +7,7 @@ numpy arrays (one per column) so that the builder can work on whole columns.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from allocator.instance.horizon import Horizon, clauses_for_year
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -195,6 +198,7 @@ class Instance:
     staff: Table
     travel: Table | None
     settings: str = field(repr=False, default="{}")
+    horizon: Horizon | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "residents", _frozen(self.residents))
@@ -249,6 +253,22 @@ class Instance:
     def settings_dict(self) -> dict[str, Any]:
         """A fresh copy of the normalised instance.toml content."""
         return json.loads(self.settings)
+
+    @property
+    def years(self) -> tuple[int, ...]:
+        """The plan years: the horizon's, or the one year."""
+        return self.horizon.years if self.horizon is not None else (self.year,)
+
+    def for_year(self, year: int) -> Instance:
+        """The one-year instance of ``year`` of a horizon: each clause figure resolved by its rule."""
+        if self.horizon is None:
+            if year != self.year:
+                raise ValueError(f"{self.name} plans {self.year} only, not {year}")
+            return self
+        if year not in self.horizon.years:
+            raise ValueError(f"{year} is not a year of the horizon {list(self.horizon.years)}")
+        return dataclasses.replace(self, year=year, clauses=clauses_for_year(self.clauses, self.horizon, year),
+                                   horizon=None)
 
     def iter_clauses_in_force(self) -> Iterator[Clause]:
         return (c for c in self.clauses if c.in_force)

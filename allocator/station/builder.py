@@ -432,8 +432,14 @@ def _in_post(inst: Instance) -> dict[str, np.ndarray]:
             "senior": count(sw_mask & (sf["years_of_service"] >= senior_years))}
 
 
-def _context(inst: Instance, b: _Builder) -> Context:
-    """The parameters per station and the columns of the formulation (in the model's column order)."""
+def _context(inst: Instance, b: _Builder, shared: dict[str, np.ndarray] | None = None,
+             floors: bool = True) -> Context:
+    """The parameters per station and the columns of the formulation (in the model's column order).
+
+    ``shared`` gives column blocks to reuse instead of making them (a horizon's later years share the
+    first year's works: expansion, renovation, one-stop, access); ``floors=False`` drops the lower
+    bounds from today's staff in post (a horizon's stock identity holds the staff instead).
+    """
     st = inst.stations
     S, G, K = len(st), len(inst.groups), len(inst.services)
     pop = st["population"].astype(float)
@@ -446,25 +452,31 @@ def _context(inst: Instance, b: _Builder) -> Context:
     ip = _in_post(inst)
     cap = np.ceil(pop / 250.0) + ip["admin"] + ip["sw"] + ip["volunteer"] + 10.0
     cols: dict[str, np.ndarray] = {}
-    cols["adm"] = b.cols("adm", (S,), ip["admin"], cap, True)
+    low = ip if floors else {k: np.zeros(S) for k in ip}
+    reuse = shared or {}
+    cols["adm"] = b.cols("adm", (S,), low["admin"], cap, True)
     # A tie-break of 1e-3 objective units per certified post (2e-3 intermediate): among plans equal in
     # everything the policy values, ask for no more certification than the clauses need.
     cols["swa"] = b.cols("swa", (S,), 0.0, cap, True, -1e-3)
-    cols["swi"] = b.cols("swi", (S,), ip["inter"], cap, True, -2e-3)
+    cols["swi"] = b.cols("swi", (S,), low["inter"], cap, True, -2e-3)
     cols["swu"] = b.cols("swu", (S,), 0.0, cap, True)
-    cols["vol"] = b.cols("vol", (S,), ip["volunteer"], cap, True)
+    cols["vol"] = b.cols("vol", (S,), low["volunteer"], cap, True)
     money_obj = -inst.objective.cost_weight * MONEY
     for m in ("m_fac", "m_sal", "m_svc", "m_trn"):
         cols[m] = b.cols(m, (S,), 0.0, _INF, False, money_obj, money=True)
     cols["build"] = b.cols("build", (S,), 0.0, buildable.astype(float), True)
-    cols["onestop"] = b.cols("onestop", (S,), 0.0, ((status == "existing") & ~st["one_stop"]).astype(float), True)
+    # One year: the station built is the station open.  A horizon gives each year its own ``built``.
+    cols["built"] = cols["build"]
+    cols["onestop"] = reuse["onestop"] if "onestop" in reuse else b.cols(
+        "onestop", (S,), 0.0, ((status == "existing") & ~st["one_stop"]).astype(float), True)
     ren = inst.clause("A-RENOVATE")
     old = (np.nan_to_num(st["building_age_years"], nan=-1.0) > ren.figures["age_years"]) if ren else np.zeros(S, bool)
-    cols["reno"] = b.cols("reno", (S,), 0.0, old.astype(float), True)
+    cols["reno"] = reuse["reno"] if "reno" in reuse else b.cols("reno", (S,), 0.0, old.astype(float), True)
     not_acc = ~st["accessible"] if inst.clause("F-ACCESS") else np.zeros(S, bool)
-    cols["access"] = b.cols("access", (S,), 0.0, not_acc.astype(float), True)
+    cols["access"] = reuse["access"] if "access" in reuse else b.cols("access", (S,), 0.0, not_acc.astype(float),
+                                                                       True)
     cols["demo"] = b.cols("demo", (S,), 0.0, 1.0 if inst.clause("F-DEMO") else 0.0, True)
-    cols["expand"] = b.cols("expand", (S,), 0.0, _INF)
+    cols["expand"] = reuse["expand"] if "expand" in reuse else b.cols("expand", (S,), 0.0, _INF)
     sids = b.station_ids
     svc_ids = name_part(inst.services["service_id"])
     cols["y"] = b.cols("y", (S, K), 0.0, 1.0, True, keys=join_keys(sids[:, None], svc_ids[None, :]))

@@ -13,7 +13,7 @@ import pandas as pd
 from allocator import __version__
 from allocator.instance import Instance, instance_hash
 from allocator.outcome import Outcome
-from allocator.station.builder import build
+from allocator.station.builder import Model, build
 from allocator.station.plan import Plan
 from allocator.station.tables import plan_summary, plan_tables
 from solvers import SolveOptions, get_backend
@@ -60,7 +60,17 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
     # Names double the build time at national scale and only an exported model reads them.
-    model = build(instance, strict=strict, drop=drop, names=export is not None)
+    horizon = instance.horizon is not None
+    if horizon and choose_method(instance, method) == "decompose":
+        raise ValueError(f"{instance.name}: a horizon instance (years {list(instance.years)}) is solved as one "
+                         "model; --method decompose takes one-year instances only")
+    if horizon:
+        from allocator.station.horizon import build_horizon
+        from allocator.station.path_tables import horizon_summary, horizon_tables
+
+        model: Model = build_horizon(instance, strict=strict, drop=drop, names=export is not None)
+    else:
+        model = build(instance, strict=strict, drop=drop, names=export is not None)
     if export is not None:
         # HiGHS writes both formats with the names; the model written is the one solved.
         get_backend("highs").write(model.problem, Path(export))  # type: ignore[attr-defined]
@@ -84,8 +94,12 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     tables: dict[str, pd.DataFrame] = {}
     summary: dict[str, Any] = {}
     if result.status.has_solution and result.x is not None:
-        tables = plan_tables(instance, model, result.x)
-        summary = plan_summary(instance, tables)
+        if horizon:
+            tables = horizon_tables(instance, model, result.x)  # type: ignore[arg-type]
+            summary = horizon_summary(instance, tables)
+        else:
+            tables = plan_tables(instance, model, result.x)
+            summary = plan_summary(instance, tables)
     summary.update({"status": result.status.value, "objective": result.objective, "bound": result.bound,
                     "gap": result.gap, "solver": solver,
                     "message": result.message, "strict": strict, "notes": list(model.notes), "method": chosen})

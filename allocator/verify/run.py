@@ -73,6 +73,12 @@ def verify_plan(instance: Instance, plan_dir: str | os.PathLike[str], tol: Toler
         col.fail("E-FILES", "files", None, "the plan directory exists", f"FAIL: no plan directory {path}")
         report.checks, report.notes = col.checks, col.notes
         return report
+    if instance.horizon is not None:  # a horizon plan: its own tables and checks
+        from allocator.verify.checks.horizon import verify_horizon
+
+        verify_horizon(instance, path, col)
+        report.checks, report.notes = col.checks, col.notes + report.notes
+        return report
     plan = read_plan_folder(instance, path, col)
     if plan is not None:
         status = str(plan.summary.get("status", ""))

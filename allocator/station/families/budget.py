@@ -65,7 +65,7 @@ def build_subsidy(ctx: Context) -> None:
     """C16: m_fac[s] - subsidy(status) * build[s] = 0 on new and upgrade stations."""
     c = ctx.clause("F-BUILD-SUBSIDY")
     subsidy = np.where(ctx.is_new, c.figures["new_station"], c.figures["upgraded_station"])
-    ctx.fam("F-BUILD-SUBSIDY", "station", [(ctx.m_fac, 1.0), (ctx.build, -subsidy)], 0.0, 0.0, ctx.sidx, "yuan",
+    ctx.fam("F-BUILD-SUBSIDY", "station", [(ctx.m_fac, 1.0), (ctx.built, -subsidy)], 0.0, 0.0, ctx.sidx, "yuan",
             mask=ctx.buildable)
 
 

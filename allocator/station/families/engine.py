@@ -108,7 +108,7 @@ def facility_cost(ctx: Context, refit_terms: list[tuple[np.ndarray, object]]) ->
     costs = ctx.inst.costs
     fac_terms: list[tuple[np.ndarray, object]] = [
         (ctx.m_fac, 1.0), (ctx.expand, -costs["build_per_m2"]), (ctx.reno, -costs["renovation"]),
-        (ctx.onestop, -costs["one_stop_upgrade"]), (ctx.build, -costs["new_station"] * ctx.is_new),
+        (ctx.onestop, -costs["one_stop_upgrade"]), (ctx.built, -costs["new_station"] * ctx.is_new),
         (ctx.access, -costs["access_retrofit"])]
     ctx.b.rows("facility_cost", "ENGINE", "FACILITY-COST", fac_terms + refit_terms, 0.0, INF, ctx.sidx, "yuan")
 

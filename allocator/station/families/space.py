@@ -131,14 +131,14 @@ def f_coverage(ctx: Context) -> None:
 def build_new(ctx: Context) -> None:
     """C28: sum build over new stations = new."""
     n = ctx.clause("F-BUILD").figures["new"]
-    ctx.fam("F-BUILD", "new", [total(ctx.build[ctx.is_new])], n, n, unit="stations")
+    ctx.fam("F-BUILD", "new", [total(ctx.built[ctx.is_new])], n, n, unit="stations")
 
 
 @family("F-BUILD", "upgraded")
 def build_upgraded(ctx: Context) -> None:
     """C28: sum build over upgrade stations = upgraded."""
     n = ctx.clause("F-BUILD").figures["upgraded"]
-    ctx.fam("F-BUILD", "upgraded", [total(ctx.build[ctx.status == "upgrade"])], n, n, unit="stations")
+    ctx.fam("F-BUILD", "upgraded", [total(ctx.built[ctx.status == "upgrade"])], n, n, unit="stations")
 
 
 @family("F-DEMO", "count", applies=with_figure("F-DEMO", "count"))

@@ -1,0 +1,221 @@
+"""Re-checks of a horizon plan (``[instance] years``), from the plan files and the instance only.
+
+Written apart from the builder (it imports nothing from :mod:`allocator.station`): the stock identity
+per station, year and level; leavers against F-TURNOVER; stations staffed or serving only when open and
+open only once built; the subsidy paid in the year built; the per-year clause figures (F-HIRING,
+F-CERT-RATE, F-COVERAGE, F-DEMO, F-TOTAL operations, F-USES) and the horizon totals (F-TOTAL
+construction and total); ``path.csv`` against the tables.  Every failure names clause, station and year
+(the station field reads ``F001 2025``; a total row ``2025``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from allocator.instance import Instance
+from allocator.verify.report import Collector
+
+CATS = {"admin": "admin", "none": "sw_uncertified", "assistant": "sw_certified_assistant",
+        "intermediate": "sw_certified_intermediate", "volunteer": "volunteers"}
+FILES = ("staff", "budget", "stations", "hires", "leavers", "upgrades", "path", "clauses")
+
+
+def _where(station: str | None, year: int | str) -> str:
+    return f"{station} {year}" if station else str(year)
+
+
+def _today(inst: Instance) -> pd.DataFrame:
+    sf = inst.staff
+    typ = np.asarray(sf["type"], dtype=str)
+    lev = np.asarray(sf["level"], dtype=str)
+    cat = np.where(typ == "social_worker", np.where(np.isin(lev, ("assistant", "intermediate")), lev, "none"), typ)
+    df = pd.DataFrame({"station_id": np.asarray(sf["station_id"], dtype=str), "cat": cat})
+    counts = df.groupby(["station_id", "cat"]).size().unstack(fill_value=0)
+    ids = np.asarray(inst.stations["station_id"], dtype=str)
+    return counts.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
+
+
+def read_horizon(plan_dir: Path, col: Collector) -> dict[str, pd.DataFrame] | None:
+    """The horizon plan's tables (ids as text); a missing file is a failure."""
+    out = {}
+    for f in FILES:
+        p = plan_dir / f"{f}.csv"
+        if not p.exists():
+            col.fail("E-FILES", "files", None, f"{f}.csv exists", f"FAIL: a horizon plan has {f}.csv; none here")
+            return None
+        out[f] = pd.read_csv(p, dtype={"station_id": str, "year": str, "clause_id": str, "family": str},
+                             keep_default_na=False)
+    return out
+
+
+def check_stock(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """H1 and F-TURNOVER: the stock identity per station, year and level; leavers within 1 of rate x stock."""
+    years = list(inst.years)
+    ids = np.asarray(inst.stations["station_id"], dtype=str)
+    prev = _today(inst)
+    staff = t["staff"].assign(year=t["staff"]["year"].astype(int)).set_index(["year", "station_id"])
+    hires = t["hires"].assign(year=t["hires"]["year"].astype(int))
+    hires["cat"] = np.where(hires["type"] == "social_worker", hires["level"], hires["type"])
+    leav = t["leavers"].assign(year=t["leavers"]["year"].astype(int))
+    ups = t["upgrades"].assign(year=t["upgrades"]["year"].astype(int))
+    for y in years:
+        inst_y = inst.for_year(y)
+        turn = inst_y.any_clause("F-TURNOVER")
+        rate = float(turn.figures.get("rate", 0.0)) if turn is not None else 0.0
+        now = pd.DataFrame({c: staff.loc[y][f].reindex(ids).fillna(0).astype(float) for c, f in CATS.items()})
+        h = hires[hires["year"] == y].groupby(["station_id", "cat"])["hires"].sum().unstack(fill_value=0)
+        h = h.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
+        lv = leav[leav["year"] == y].groupby(["station_id", "level"])["leavers"].sum().unstack(fill_value=0)
+        lv = lv.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
+        uy = ups[ups["year"] == y]
+        up_out = uy.groupby(["station_id", "from_level"])["upgrades"].sum().unstack(fill_value=0)
+        up_in = uy.groupby(["station_id", "to_level"])["upgrades"].sum().unstack(fill_value=0)
+        up_out = up_out.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
+        up_in = up_in.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
+        expect = prev - lv + h + up_in - up_out
+        bad = (np.abs(expect.values - now.values) > 1e-6)
+        for i, j in zip(*np.nonzero(bad), strict=True):
+            c = list(CATS)[j]
+            col.compare("H1-STOCK", c, _where(ids[i], y),
+                        f"stock[{c}] = stock[{y - 1}] - leavers + hires + upgrades in - upgrades out",
+                        float(now.values[i, j]), "=", float(expect.values[i, j]), "staff")
+        # leavers against F-TURNOVER: stock_start is the previous year's stock; |leavers - rate*stock| < 1
+        lvy = leav[leav["year"] == y]
+        start = lvy.groupby("station_id")["stock_start"].sum().reindex(ids, fill_value=0).astype(float)
+        sw_prev = prev[["none", "assistant", "intermediate"]].sum(axis=1)
+        for s in ids[np.abs(start.values - sw_prev.values) > 1e-6]:
+            col.compare("F-TURNOVER", "leavers", _where(s, y), "leavers.csv stock_start = stock at the end of the "
+                        "previous year", float(start[s]), "=", float(sw_prev[s]), "workers")
+        total = lv[["none", "assistant", "intermediate"]].sum(axis=1)
+        off = np.abs(total.values - rate * sw_prev.values)
+        for i in np.flatnonzero(off >= 1.0 - 1e-9):
+            col.compare("F-TURNOVER", "leavers", _where(ids[i], y), f"leavers within 1 of {rate:g} x stock at the "
+                        "start of the year", float(total.values[i]), "=", float(rate * sw_prev.values[i]), "workers",
+                        slack=0.999)
+        prev = now
+    col.compare("H1-STOCK", "identity", None, "stock identity checked for every station, year and level",
+                0.0, "=", 0.0, "staff")
+
+
+def check_schedule(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """H6 and E2: open only once built and monotone; staff and services only when open; subsidy in the year built."""
+    st = t["stations"].assign(year=t["stations"]["year"].astype(int))
+    status = dict(zip(np.asarray(inst.stations["station_id"], dtype=str), inst.stations["status"], strict=True))
+    staff = t["staff"].assign(year=t["staff"]["year"].astype(int)).set_index(["year", "station_id"])
+    budget = t["budget"].assign(year=t["budget"]["year"].astype(int)).set_index(["year", "station_id"])
+    sub = inst.clause("F-BUILD-SUBSIDY")
+    for sid, part in st.groupby("station_id"):
+        part = part.sort_values("year")
+        by = str(part["built_year"].iloc[0]).split(".")[0]
+        built_years = part.loc[part["built"] > 0, "year"].tolist()
+        if len(built_years) > 1 or (built_years and str(built_years[0]) != by) or (not built_years and by):
+            col.fail("F-BUILD", "schedule", _where(sid, by or "-"), "built in at most one year, as built_year says",
+                     f"FAIL: built in {built_years or 'no year'}, built_year '{by}'")
+        for y, active, built in part[["year", "active", "built"]].itertuples(index=False):
+            is_new = status[sid] == "new"
+            should = 1 if not is_new else int(bool(by) and int(by) <= y)
+            if int(active) != should:
+                col.compare("E2-OPEN", "open", _where(sid, y), "a new station is open from the year it is built",
+                            float(active), "=", float(should), "stations")
+            people = float(staff.loc[(y, sid), "total_staff"])
+            if not should and people > 0:
+                col.compare("E2-OPEN", "staff", _where(sid, y), "no staff before the station is built", people,
+                            "<=", 0.0, "staff")
+            if sub is not None and status[sid] in ("new", "upgrade"):
+                rate = sub.figures["new_station" if is_new else "upgraded_station"]
+                paid = float(budget.loc[(y, sid), "facilities"])
+                col.compare("F-BUILD-SUBSIDY", "station", _where(sid, y),
+                            "the subsidy is paid in the year the station is built", paid, "=",
+                            rate * float(built), "yuan", only_failures=True)
+
+
+def _year_total(col: Collector, cid: str, fam: str, y: int | str, desc: str, value: float, sense: str, limit: float,
+                unit: str, mode: str) -> None:
+    if mode == "soft":
+        short = max(0.0, (limit - value) if sense == ">=" else (value - limit) if sense == "<=" else abs(value - limit))
+        col.notes.append(f"{cid} {fam} {y}: {desc}: {value:,.2f} {sense} {limit:,.2f} {unit}"
+                         + (f" (soft, short by {short:,.2f})" if short > 1e-6 else ""))
+        return
+    col.compare(cid, fam, _where(None, y), desc, value, sense, limit, unit)
+
+
+def check_years(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """Each year's clause figures and the horizon totals, recomputed from the tables."""
+    staff = t["staff"].assign(year=t["staff"]["year"].astype(int))
+    st = t["stations"].assign(year=t["stations"]["year"].astype(int))
+    bud = t["budget"].assign(year=t["budget"]["year"].astype(int))
+    hires = t["hires"].assign(year=t["hires"]["year"].astype(int))
+    for y in inst.years:
+        iy = inst.for_year(y)
+        sy, ty, by = staff[staff["year"] == y], st[st["year"] == y], bud[bud["year"] == y]
+        sw = float(sy["social_workers"].sum())
+        if (c := iy.clause("F-HIRING")) is not None:
+            if "in_post" in c.figures:
+                _year_total(col, "F-HIRING", "in_post", y, "social workers in post at year end", sw, ">=",
+                            c.figures["in_post"], "workers", c.mode("in_post"))
+            if "recruited" in c.figures:
+                hy = hires[(hires["year"] == y) & (hires["type"] == "social_worker")]["hires"].sum()
+                _year_total(col, "F-HIRING", "recruited", y, "social workers hired in the year", float(hy), "<=",
+                            c.figures["recruited"], "workers", c.mode("recruited"))
+        if (c := iy.clause("F-CERT-RATE")) is not None and "share" in c.figures:
+            _year_total(col, "F-CERT-RATE", "certified", y, "certified social workers", float(sy["certified"].sum()),
+                        ">=", c.figures["share"] * sw, "workers", c.mode("certified"))
+        if (c := iy.clause("F-COVERAGE")) is not None and "share" in c.figures:
+            _year_total(col, "F-COVERAGE", "total", y, "stations open", float(ty["active"].sum()), ">=",
+                        c.figures["share"] * len(inst.stations), "stations", c.mode("total"))
+        if (c := iy.clause("F-DEMO")) is not None and "count" in c.figures:
+            _year_total(col, "F-DEMO", "count", y, "demonstration stations", float(ty["demo"].sum()), ">=",
+                        c.figures["count"], "stations", c.mode("count"))
+        elif iy.clause("F-DEMO") is None:
+            col.compare("F-DEMO", "count", _where(None, y), "no demonstration station in a year F-DEMO does not plan",
+                        float(ty["demo"].sum()), "<=", 0.0, "stations", only_failures=True)
+        if (c := iy.clause("F-TOTAL")) is not None and "operations_per_year" in c.figures:
+            ops = float(by[["salaries", "services", "training"]].sum().sum())
+            _year_total(col, "F-TOTAL", "operations", y, "operating money of the year", ops, "<=",
+                        c.figures["operations_per_year"], "yuan", c.mode("operations"))
+            if (u := iy.clause("F-USES")) is not None:
+                for use in ("salaries", "services", "training"):
+                    if use in u.figures:
+                        _year_total(col, "F-USES", use, y, f"{use} of the year", float(by[use].sum()), "<=",
+                                    u.figures[use] * c.figures["operations_per_year"], "yuan", u.mode(use))
+    if (c := inst.clause("F-TOTAL")) is not None:
+        if "construction" in c.figures:
+            _year_total(col, "F-TOTAL", "construction", f"{min(inst.years)}-{max(inst.years)}", "facilities over the horizon",
+                        float(bud["facilities"].sum()), "=", c.figures["construction"], "yuan", c.mode("construction"))
+        if "total" in c.figures:
+            _year_total(col, "F-TOTAL", "total", f"{min(inst.years)}-{max(inst.years)}", "all money over the horizon",
+                        float(bud["total"].sum()), "<=", c.figures["total"], "yuan", c.mode("total"))
+
+
+def check_path(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """path.csv states each year's totals as the tables give them."""
+    path = t["path"].assign(year=t["path"]["year"].astype(int)).set_index("year")
+    staff = t["staff"].assign(year=t["staff"]["year"].astype(int))
+    st = t["stations"].assign(year=t["stations"]["year"].astype(int))
+    bud = t["budget"].assign(year=t["budget"]["year"].astype(int))
+    for y in inst.years:
+        if y not in path.index:
+            col.fail("E-PATH", "path", _where(None, y), "path.csv has the year", f"FAIL: no row for {y} in path.csv")
+            continue
+        row = path.loc[y]
+        for name, value in (("sw_in_post", staff[staff["year"] == y]["social_workers"].sum()),
+                            ("stations_open", st[st["year"] == y]["active"].sum()),
+                            ("demo_stations", st[st["year"] == y]["demo"].sum()),
+                            ("money_total", bud[bud["year"] == y]["total"].sum())):
+            col.compare("E-PATH", name, _where(None, y), f"path.csv {name} as the tables give it", float(row[name]),
+                        "=", float(value), "yuan" if name.startswith("money") else "stations", only_failures=True)
+
+
+def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
+    """Every horizon check (the plan folder's tables read here, apart from the one-year reader)."""
+    t = read_horizon(plan_dir, col)
+    if t is None:
+        return
+    for check in (check_stock, check_schedule, check_years, check_path):
+        try:
+            check(inst, t, col)
+        except (KeyError, ValueError) as e:  # a table without the columns or rows a horizon plan has
+            col.fail("E-TABLES", check.__name__, None, "the horizon tables are complete", f"FAIL: {e!r}")

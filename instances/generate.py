@@ -567,6 +567,115 @@ def write_readme(folder: Path, name: str) -> None:
     (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+# --- horizon instances (issue 14): the same tables, the documents' paths year by year -------------------
+def f_horizon_settings() -> dict:
+    """Fuzhou 2024-2026 (POLICY.md "The path, year by year", F §F8.1-F8.3)."""
+    s = f_settings()
+    inst = s["instance"]
+    del inst["year"]
+    inst["years"] = [2024, 2025, 2026]
+    inst["description"] = ("150 township/street stations over 2024-2026 (document F, §F8.1-F8.3): one plan "
+                           "with staff stock, hiring, turnover, a build schedule and money by year.")
+    s["horizon"] = {
+        "upgrades_per_year": 60,
+        "rules": {"F-HIRING.in_post": "interpolate"},  # 600 end-2024 -> 1,200 by 2026: 900 in 2025
+        "in_force": {"F-BUILD": [2024], "F-DEMO": [2025, 2026]},
+    }
+    c = s["clauses"]
+    # §F8.1: 30 M of operating funds in 2024 (half a year of operations), 45 M a year after.
+    c["F-TOTAL"]["operations_per_year"] = {"2024": 30_000_000, "2025": 45_000_000}
+    # Conflict 2 is sharper in 2024 (60 % of 30 M pays 428 social workers at base cost): F-USES soft.
+    c["F-USES"] = {"mode": "soft", "penalty": 0.01, "salaries": 0.60, "services": 0.30, "training": 0.10,
+                   "note": "soft over the horizon: 2024's 30 M cannot pay the 600 in post at 60 % (conflict 2)"}
+    c["F-LOCAL-HIRE"] = {"mode": "soft", "penalty": 400.0, "share": 0.40, "local_hires": {"2024": 200}}
+    return s
+
+
+def a_horizon_settings() -> dict:
+    """District A 2024-2027 (POLICY.md "The path, year by year", A §A7.1-A7.3)."""
+    s = a_settings()
+    inst = s["instance"]
+    del inst["year"]
+    inst["years"] = [2024, 2025, 2026, 2027]
+    inst["description"] = ("42 communities over 2024-2027 (document A, §A7.1-A7.3): base building 2024-2025, "
+                           "function uplift 2026-2027.")
+    s["horizon"] = {
+        "upgrades_per_year": 20,
+        "in_force": {
+            # 2026: 15 canteens at 80 % of meal need; >= 10 featured projects (one per community);
+            # workstation coverage urban >= 95 %, rural >= 70 %.
+            "A-CANTEEN": [2026, 2027], "A-FEATURE": [2026, 2027], "A-COVERAGE": [2026, 2027],
+            # 2027: volunteers x 3 of today's; 15 service types.
+            "A-VOLUNTEER": [2027], "A-VARIETY": [2027],
+        },
+    }
+    return s
+
+
+HORIZON_PROVENANCE = {
+    "fuzhou-horizon": ("fuzhou", f_horizon_settings, [
+        ("instance.toml", "[instance] years", "POLICY.md F path", "2024-2026 (§F8.1-F8.3)"),
+        ("instance.toml", "F-TOTAL operations_per_year", "§F8.1, F7.2", "30 M in 2024 (Jan-Feb: funds in place for "
+         "the year, half a year of operations), 45 M a year from 2025; construction 45 M and total 180 M over "
+         "the horizon"),
+        ("instance.toml", "F-HIRING recruited / in_post", "§F8.1, F3.3", "recruit 500 in 2024 (a flow); 600 in "
+         "post end-2024, 1,200 by 2026; 900 in 2025 by the rule 'interpolate'"),
+        ("instance.toml", "F-TURNOVER rate", "§F3.2, F6.2", "25 % (2024), 20 % (2025), 15 % (2026)"),
+        ("instance.toml", "F-CERT-RATE share", "§F3.2, F6.2", "18 % / 30 % / 35 %"),
+        ("instance.toml", "F-COVERAGE share", "§F8.1, F8.2", "90 % of stations open in 2024, 100 % from 2025"),
+        ("instance.toml", "[horizon.in_force] F-BUILD", "§F8.1 (2024 Jun)", "80 new-build and 70 upgrades in 2024"),
+        ("instance.toml", "[horizon.in_force] F-DEMO, F-DEMO count", "§F8.2, F3.3", "none in 2024; 10 by 2025 "
+         "(one per county or district); 15 by 2026"),
+        ("instance.toml", "F-LOCAL-HIRE", "§F8.1 (2024 May), F5.3", "200 local hires in 2024, 40 % of rural hires "
+         "(soft)"),
+        ("instance.toml", "F-USES mode", "conflict 2", "soft over the horizon (2024's 30 M)"),
+        ("instance.toml", "[horizon] upgrades_per_year", "generator", "60 certification upgrades a year "
+         "(the documents give no figure)"),
+        ("all tables", "", "fuzhou", "the one-year seed's tables: today is the start of 2024"),
+    ]),
+    "a-district-horizon": ("a-district", a_horizon_settings, [
+        ("instance.toml", "[instance] years", "POLICY.md A path", "2024-2027 (§A7.1-A7.3); 2028+ (A-SOURCES, "
+         "A-BOTTOM10) is beyond the horizon"),
+        ("instance.toml", "A-AREA, A-ZONES, A-RENOVATE", "§A7.1 (2024 H1)", "space plans and refits, every year "
+         "from 2024 (works decided and paid in 2024)"),
+        ("instance.toml", "A-STAFF-DENSITY, A-STAFF-MIX, A-CERT-RATE, A-SALARY", "§A7.1 (2024 H2)", "756 staff at "
+         "3 : 4 : 3, 80 % certified, 4,500 a month, from 2024"),
+        ("instance.toml", "[horizon.in_force] A-CANTEEN, A-FEATURE, A-COVERAGE", "§A7.2 (2026)", "15 canteens, "
+         "80 % meal coverage, featured projects, coverage urban 95 % / rural 70 % from 2026"),
+        ("instance.toml", "[horizon.in_force] A-VOLUNTEER, A-VARIETY", "§A7.2 (2027)", "volunteers x 3, 15 service "
+         "types in 2027"),
+        ("instance.toml", "[horizon] upgrades_per_year", "generator", "20 certification upgrades a year"),
+        ("all tables", "", "a-district", "the one-year seed's tables: today is the start of 2024"),
+    ]),
+}
+
+
+def write_horizon_seeds() -> None:
+    """``instances/<name>-horizon``: the one-year seed's tables with the horizon settings."""
+    import shutil
+    import tempfile
+
+    for name, (base, make, rows) in HORIZON_PROVENANCE.items():
+        src = load(HERE / base)
+        with tempfile.TemporaryDirectory(dir=HERE) as tmp:
+            raw = Path(tmp) / "raw"
+            write_folder(src, raw)
+            import tomli_w
+
+            (raw / "instance.toml").write_text(tomli_w.dumps(make()), encoding="utf-8")
+            inst = load(raw)
+            write_folder(inst, Path(tmp) / name)
+            lines = [f"# {inst.name}: {inst.years[0]}-{inst.years[-1]}", "",
+                     f"Made by `python instances/generate.py` from `instances/{base}` (same tables) with the "
+                     "documents' figures per year (POLICY.md, \"The path, year by year\").", "",
+                     "| file | figure | source | note |", "|---|---|---|---|"]
+            lines += [f"| {f} | {c} | {s} | {n} |" for f, c, s, n in rows]
+            (Path(tmp) / name / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            shutil.rmtree(HERE / name, ignore_errors=True)
+            shutil.move(Path(tmp) / name, HERE / name)
+        print(f"wrote {HERE / name} ({inst.num_stations} stations, years {list(inst.years)})")
+
+
 def main() -> None:
     import shutil
     import tempfile
@@ -587,7 +696,10 @@ def main() -> None:
         book.unlink(missing_ok=True)
         write_xlsx(inst, book)
         print(f"wrote {folder} ({inst.num_stations} stations) and {name}.xlsx")
+    write_horizon_seeds()
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    write_horizon_seeds() if "--horizon" in sys.argv else main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allocator.instance import Instance
 from allocator.station.plan import Plan
 
@@ -36,6 +38,8 @@ def format_plan(plan: Plan, instance: Instance) -> str:
     lines.append(f"Staff: {t['staff']} (in post {sum(ip.values())}): admin {t['admin']} ({ip['admin']}), "
                  f"social workers {t['social_workers']} ({ip['social_worker']}; {t['certified']} certified), "
                  f"volunteers {t['volunteers']} ({ip['volunteer']})")
+    if s.get("path"):
+        lines += ["", "Path by year:"] + path_lines(s["path"])
     if s["deviations"]:
         lines += ["", "Soft clauses not met (deviation in the clause's unit):"]
         for d in s["deviations"]:
@@ -46,3 +50,22 @@ def format_plan(plan: Plan, instance: Instance) -> str:
     for note in s.get("notes", []):
         lines.append(f"note: {note}")
     return "\n".join(lines)
+
+
+_PATH_COLUMNS = (("year", "year", "{:d}"), ("sw_in_post", "SW in post", "{:,d}"), ("sw_hired", "hired", "{:,d}"),
+                 ("sw_left", "left", "{:,d}"), ("certified_share", "certified", "{:.1%}"),
+                 ("stations_open", "open", "{:,d}"), ("stations_built", "built", "{:,d}"),
+                 ("demo_stations", "demo", "{:,d}"), ("money_operations", "operations", "{:,.0f}"),
+                 ("money_facilities", "construction", "{:,.0f}"), ("money_total", "total", "{:,.0f}"))
+
+
+def path_lines(path: list[dict[str, Any]]) -> list[str]:
+    """The horizon's path as a year-by-year table (one line per year)."""
+    cells = [[h for _, h, _ in _PATH_COLUMNS]]
+    for row in path:
+        cells.append([fmt.format(int(row[k]) if "d}" in fmt else float(row[k])) for k, _, fmt in _PATH_COLUMNS])
+        covered, need = float(row["need_covered"]), float(row["need_total"])
+        cells[-1].append(f"{covered / need:.1%}" if need else "-")
+    cells[0].append("need covered")
+    widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
+    return ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]

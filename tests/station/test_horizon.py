@@ -72,7 +72,8 @@ training_per_worker = 0.0
 new_station = 100000
 upgraded_station = 50000
 """
-STATIONS = """station_id,name,county,area_type,status,one_stop,population,households,floor_area_m2,building_age_years,zone_admin,zone_service,zone_activity,accessible
+STATIONS = """station_id,name,county,area_type,status,one_stop,population,households,floor_area_m2,\
+building_age_years,zone_admin,zone_service,zone_activity,accessible
 S1,One,North,urban,existing,true,1000,400,100,5,0.2,0.6,0.2,true
 S2,Two,North,rural,new,false,1000,400,0,,0,0,0,true
 """

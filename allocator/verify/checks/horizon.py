@@ -181,12 +181,13 @@ def check_years(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> N
                     if use in u.figures:
                         _year_total(col, "F-USES", use, y, f"{use} of the year", float(by[use].sum()), "<=",
                                     u.figures[use] * c.figures["operations_per_year"], "yuan", u.mode(use))
+    span = f"{min(inst.years)}-{max(inst.years)}"
     if (c := inst.clause("F-TOTAL")) is not None:
         if "construction" in c.figures:
-            _year_total(col, "F-TOTAL", "construction", f"{min(inst.years)}-{max(inst.years)}", "facilities over the horizon",
+            _year_total(col, "F-TOTAL", "construction", span, "facilities over the horizon",
                         float(bud["facilities"].sum()), "=", c.figures["construction"], "yuan", c.mode("construction"))
         if "total" in c.figures:
-            _year_total(col, "F-TOTAL", "total", f"{min(inst.years)}-{max(inst.years)}", "all money over the horizon",
+            _year_total(col, "F-TOTAL", "total", span, "all money over the horizon",
                         float(bud["total"].sum()), "<=", c.figures["total"], "yuan", c.mode("total"))
 
 

@@ -410,6 +410,26 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
     sys.exit(_STATUS_EXIT[base.status.value])
 
 
+
+def _one_year_of(instance: Any, plan_dir: str, year: int | None) -> tuple[Any, str]:
+    """``assign --year``: the instance and a plan folder of one year of a horizon plan (exit 2 if no such year)."""
+    import tempfile
+    from pathlib import Path
+
+    from allocator.station import read_plan, write_plan
+    from allocator.station.path_tables import staff_at_start, year_plan
+
+    year = instance.years[0] if year is None else year
+    if year not in instance.years:
+        click.echo(f"error: --year {year}: the instance plans {', '.join(map(str, instance.years))}", err=True)
+        sys.exit(EXIT_INPUT)
+    if instance.horizon is None:
+        return instance, plan_dir
+    folder = Path(tempfile.mkdtemp(prefix=f"assign-{year}-")) / "plan"
+    plan = read_plan(plan_dir)
+    write_plan(year_plan(plan, year), folder)
+    return staff_at_start(instance, plan.tables["leavers"], year), str(folder)
+
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
@@ -419,8 +439,10 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
 @click.option("--out", type=click.Path(), default=None,
               help="Write packages, roster, hiring list and assignment.json here (whole or not at all).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--year", type=int, default=None, help="The year of a horizon plan to staff (default: its first).")
 @_guard
-def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool) -> None:
+def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool,
+           year: int | None) -> None:
     """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
     list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
     `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
@@ -436,6 +458,8 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
     if not (Path(plan_dir) / "staff.csv").is_file():
         click.echo(f"error: {plan_dir} has no staff.csv: not a plan written by `allocator solve --out`", err=True)
         sys.exit(EXIT_INPUT)
+    if instance.horizon is not None or year is not None:
+        instance, plan_dir = _one_year_of(instance, plan_dir, year)
     res = assign_packages(instance, plan_dir, solver)
     ro = solve_roster(instance, plan_dir, max_moves=None if max_moves < 0 else max_moves, solver=solver)
     if not ro.status.has_solution:

@@ -152,3 +152,48 @@ def horizon_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str,
     s["horizon_money"] = {k: round(float(t["budget"][k].sum()), 2)
                           for k in ("facilities", "salaries", "services", "training", "total")}
     return s
+
+
+def year_plan(plan: Any, year: int) -> Any:
+    """One year of a horizon :class:`~allocator.station.Plan` as a one-year Plan (same tables, no ``year``).
+
+    Consumers of one-year plans (``assign``) take it; ``hires``, ``leavers``, ``upgrades`` and ``path`` stay
+    with the horizon plan, and clause rows over the whole horizon (blank year) are left out.
+    """
+    from allocator.station.plan import Plan
+
+    tables = {}
+    for name, df in plan.tables.items():
+        if name in ("hires", "leavers", "upgrades", "path") or "year" not in df.columns:
+            continue
+        keep = df["year"].astype(str) == str(year)
+        one = df[keep].drop(columns="year").reset_index(drop=True)
+        if name == "stations" and "built_year" in one.columns:
+            one = one.drop(columns="built_year")
+        tables[name] = one
+    return Plan(plan.outcome, plan.solver_version, tables, dict(plan.summary), dict(plan.manifest))
+
+
+def staff_at_start(instance: Instance, leavers: pd.DataFrame, year: int) -> Instance:
+    """``instance.for_year(year)`` with today's staff less the leavers of the years before and in ``year``.
+
+    The plan says how many leave per station and level, not who: the roster takes the workers listed last
+    at that station and level (fewest years of service first would be as arbitrary).  Workers hired in
+    earlier years of the horizon are not named people in staff.csv; for a year after the first, the roster
+    lists their posts as hires again.
+    """
+    import dataclasses
+
+    from allocator.instance import Table
+
+    sf = instance.staff.to_frame()
+    level = np.where(sf["type"] == "social_worker", sf["level"], "")
+    gone = leavers[leavers["year"].astype(int) <= year].groupby(["station_id", "level"])["leavers"].sum()
+    drop = np.zeros(len(sf), dtype=bool)
+    for (sid, lev), n in gone.items():
+        idx = np.flatnonzero((sf["station_id"].astype(str) == str(sid)) & (level == lev))
+        if n > 0:
+            drop[idx[-int(n):]] = True
+    kept = sf[~drop].reset_index(drop=True)
+    staff = Table(instance.staff.name, {c: kept[c].to_numpy() for c in kept.columns})
+    return dataclasses.replace(instance.for_year(year), staff=staff)

@@ -1,0 +1,55 @@
+"""The three-year Fuzhou solve against the one-year model, side by side in one run (issue 14).
+
+Runs ``allocator solve`` (the CLI, as a user would) on ``instances/fuzhou`` (one year, 2026) and
+``instances/fuzhou-horizon`` (2024-2026) one after the other, and records CLI wall time, status, proven gap
+and model size (rows, columns, integer columns, nonzeros from the manifest) in
+``benchmarks/results/horizon_bench.json``.
+
+    .venv/bin/python benchmarks/horizon_bench.py [--time-limit 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = (("one-year 2026", "instances/fuzhou"), ("horizon 2024-2026", "instances/fuzhou-horizon"))
+
+
+def run(instance: str, out: Path, time_limit: float) -> dict[str, object]:
+    cli = Path(sys.executable).parent / "allocator"
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(cli), "solve", str(ROOT / instance), "--out", str(out), "--seed", "0",
+                           "--time-limit", str(time_limit)], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    summary = json.loads((out / "summary.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {"instance": instance, "exit": proc.returncode, "wall_s": round(wall, 1), "status": summary["status"],
+            "gap": summary["gap"], "objective": summary["objective"], "bound": summary["bound"],
+            "model": manifest["model"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--time-limit", type=float, default=300.0)
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, instance in CASES:
+            r = run(instance, Path(tmp) / label.replace(" ", "_"), args.time_limit)
+            r["case"] = label
+            results.append(r)
+            print(json.dumps(r), flush=True)
+    out = ROOT / "benchmarks" / "results" / "horizon_bench.json"
+    out.write_text(json.dumps({"time_limit": args.time_limit, "results": results}, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

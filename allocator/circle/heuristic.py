@@ -57,7 +57,9 @@ def _greedy(n: int, cost: np.ndarray, points: int | None, budget: float | None,
     """Add the best candidate (gain, or gain per yuan under a budget) while one helps and the limits allow."""
     chosen = np.zeros(n, dtype=bool)
     spent = 0.0
-    while time.perf_counter() < deadline and (points is None or chosen.sum() < points):
+    # with a count limit the greedy always runs to its p points (the plan's backbone, p passes over the pairs);
+    # under a budget alone it could take every candidate, so there the deadline stops it
+    while (points is not None or time.perf_counter() < deadline) and (points is None or chosen.sum() < points):
         g = gain(chosen)
         ok = ~chosen & (g > EPS)
         if budget is not None:
@@ -71,14 +73,21 @@ def _greedy(n: int, cost: np.ndarray, points: int | None, budget: float | None,
     return chosen
 
 
-def _covering(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, cost: np.ndarray, T: float,
-              points: int | None, budget: float | None, deadline: float) -> np.ndarray:
-    need = data.need
-    ex = data.existing
-    m = (reach.minutes <= T + EPS) & ex[reach.site]
+def covering_pairs(data: CircleData, reach: Reach, col: np.ndarray,
+                   T: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(place, candidate column) pairs within T of the places no existing site covers, and that ``pre`` mask."""
+    m = (reach.minutes <= T + EPS) & data.existing[reach.site]
     pre = np.zeros(reach.n_places, dtype=bool)
     pre[reach.place[m]] = True
     pp, cc, _ = _pairs(reach, col, T)
+    keep = ~pre[pp]
+    return pp[keep], cc[keep], pre
+
+
+def _covering(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, cost: np.ndarray, T: float,
+              points: int | None, budget: float | None, deadline: float) -> np.ndarray:
+    need = data.need
+    pp, cc, pre = covering_pairs(data, reach, col, T)
 
     def gain(chosen: np.ndarray) -> np.ndarray:
         covered = pre.copy()
@@ -120,20 +129,39 @@ def _lscp(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, T: 
         covered[pp[cc == k]] = True
 
 
-def _pmedian(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, cost: np.ndarray, R: float,
-             points: int | None, budget: float | None, deadline: float) -> np.ndarray:
+def pmedian_pairs(data: CircleData, reach: Reach, col: np.ndarray, R: float) -> tuple[np.ndarray, ...]:
+    """The p-median's data: candidate pairs faster than the base, the base ``g``, need, places in the objective.
+
+    ``g_i = min(e_i, R)``: the time to the nearest existing site, or the R penalty; a pair is kept when it
+    beats ``g_i`` for a place with need.  A place is in the objective when some site is within R.
+    """
     need = data.need
-    ex = data.existing
-    m = (reach.minutes <= R + EPS) & ex[reach.site]
-    base = np.full(reach.n_places, R)  # no open point within R: charged R
+    m = (reach.minutes <= R + EPS) & data.existing[reach.site]
+    base = np.full(reach.n_places, float(R))
     np.minimum.at(base, reach.place[m], reach.minutes[m])
+    in_obj = np.zeros(reach.n_places, dtype=bool)
+    in_obj[reach.place[reach.minutes <= R + EPS]] = True
+    in_obj &= need > 0
     pp, cc, tt = _pairs(reach, col, R)
     useful = (tt < base[pp] - EPS) & (need[pp] > 0)
-    pp, cc, tt = pp[useful], cc[useful], tt[useful]
+    return pp[useful], cc[useful], tt[useful], base, need, in_obj
+
+
+def _pmedian(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, cost: np.ndarray, R: float,
+             points: int | None, budget: float | None, deadline: float) -> np.ndarray:
+    pp, cc, tt, base, need, _ = pmedian_pairs(data, reach, col, R)
+    order = np.argsort(cc, kind="stable")
+    pp, cc, tt = pp[order], cc[order], tt[order]
+    ptr = np.searchsorted(cc, np.arange(len(cand) + 1))
     a = need[pp]
+    d1 = base.copy()  # nearest time so far, updated as points are added (a greedy step is one pass)
+    added = np.zeros(len(cand), dtype=bool)
 
     def gain(chosen: np.ndarray) -> np.ndarray:
-        d1, _, _ = _first_two(pp, cc, tt, chosen, base)
+        for k in np.flatnonzero(chosen & ~added):
+            sl = slice(ptr[k], ptr[k + 1])
+            np.minimum.at(d1, pp[sl], tt[sl])
+            added[k] = True
         return np.bincount(cc, weights=a * np.maximum(0.0, d1[pp] - tt), minlength=len(cand))
 
     chosen = _greedy(len(cand), cost, points, budget, gain, deadline)
@@ -148,7 +176,7 @@ def _pmedian(data: CircleData, reach: Reach, cand: np.ndarray, col: np.ndarray, 
     return chosen
 
 
-def _first_two(pp: np.ndarray, cc: np.ndarray, tt: np.ndarray, chosen: np.ndarray,
+def first_two(pp: np.ndarray, cc: np.ndarray, tt: np.ndarray, chosen: np.ndarray,
                base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per place: nearest time ``d1`` (base included), its candidate column ``n1`` (-1: base) and ``d2``."""
     n = len(base)
@@ -177,7 +205,7 @@ def _best_swap(pp: np.ndarray, cc: np.ndarray, tt: np.ndarray, need: np.ndarray,
     costs its places (they fall back to their second point), ``extra`` the part of that loss k wins back.
     ``extra >= 0`` is sparse, so the best swap is its best entry or the best gain against the least loss.
     """
-    d1, n1, d2 = _first_two(pp, cc, tt, chosen, base)
+    d1, n1, d2 = first_two(pp, cc, tt, chosen, base)
     a = need[pp]
     served = np.flatnonzero(n1 >= 0)
     gain = np.bincount(cc, weights=a * np.maximum(0.0, d1[pp] - tt), minlength=n)

@@ -3,32 +3,39 @@
 Before, a p-median stopped by the wall-clock guard (OR-Library pmed40, 900 nodes, p = 90) came back with
 "no plan": the solver's incumbent died with its process.  Now, within ``options.time_limit`` seconds:
 
-1. a heuristic plan (:mod:`allocator.circle.heuristic`) is computed first and evaluated by the model itself
-   (its ``y`` columns fixed, one LP), so its objective is the model's;
-2. the LP relaxation gives a proven bound (a plan within the gap of it is OPTIMAL and the MILP is skipped);
-3. the MILP gets the time that is left, with the solver's own time limit set below the guard's (the guard
-   stops the child only ``grace`` seconds later), so that the solver returns its own incumbent;
-4. the better of the two plans is returned, FEASIBLE, with its gap against the best bound known (the
-   solver's, or the LP's when the solver returned none).  Only when the heuristic found no plan does the
+1. a heuristic plan (:mod:`allocator.circle.heuristic`, at most ``HEURISTIC_SHARE`` of the limit) is
+   computed first and evaluated by the model itself (its ``y`` columns fixed, one LP), so its objective is
+   the model's;
+2. the MILP gets the time that is left but ``BOUND_SHARE``, with the solver's own time limit ending before
+   the guard's (start-up, the solver's limit and the guard's grace all fit in it), so that the solver
+   returns its own incumbent and bound; an OPTIMAL result stands as it is;
+3. when the solver returned no bound (no plan of its own, or the guard stopped it), a proven bound from the
+   time kept back: Lagrangian for p-median and MCLP (:mod:`allocator.circle.bounds`), else the LP relaxation;
+4. the better of the two plans is returned, FEASIBLE (OPTIMAL only when the bound proves it within the
+   gap), with its gap against the best bound known.  Only when the heuristic found no plan does the
    solver's own result (NO_SOLUTION, INFEASIBLE, ...) stand unchanged.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
 import numpy as np
 
+from allocator.circle.bounds import lagrangian_bound
 from allocator.circle.data import CircleData
 from allocator.circle.heuristic import heuristic_open
 from allocator.circle.models import Built
 from allocator.circle.reach import Reach
-from solvers import MilpProblem, SolveOptions, SolverResult, Status, get_backend, relative_gap
+from solvers import Backend, MilpProblem, SolveOptions, SolverResult, Status, get_backend, relative_gap
 
 HEURISTIC_SHARE = 0.15  # of the time limit, for the heuristic plan
-LP_SHARE = 0.2  # of the time limit, for the LP bound
+BOUND_SHARE = 0.15  # of the time limit, kept back for a bound when the solver gives none
+MIN_BOUND = 0.1  # of the time limit, for the bound even when the solver overran into the time kept back
 HANDOVER = 1.0  # seconds kept back for the guard's child to start and hand the model over (spawn)
+GRACE = 5.0  # the guard's grace at most; the solver's own limit ends this much before the deadline
 MIN_SOLVE = 0.05  # a MILP given less than this share of the limit is not started
 
 
@@ -61,20 +68,35 @@ def solve_limited(data: CircleData, reach: Reach, model: str, built: Built, T: f
         inc = r if r.status.has_solution else None
     if inc is None:
         return _milp(solver, prob, options, max(left(), MIN_SOLVE * limit), guard)
-    lp_bound = None
-    lp = backend.solve(prob.relaxed(), replace(options, time_limit=max(min(LP_SHARE * limit, left()), 0.1)))
-    if lp.status is Status.OPTIMAL and lp.objective is not None:
-        lp_bound = lp.objective
-    gap = relative_gap(inc.objective, lp_bound)
-    if gap is not None and gap <= options.mip_gap:
-        return _combine(inc, None, lp_bound, prob.sense, options, solver, start, "heuristic (proven by the LP bound)")
-    if left() < MIN_SOLVE * limit:
-        return _combine(inc, None, lp_bound, prob.sense, options, solver, start,
-                        "heuristic (no time left for the MILP)")
-    mip = _milp(solver, prob, options, left(), guard)
+    # the MILP first (an easy model is solved as before), the bound's share of the time kept back for after
+    mip = _milp(solver, prob, options, max(left() - BOUND_SHARE * limit, MIN_SOLVE * limit), guard)
     if mip.status is Status.OPTIMAL:
         return mip
-    return _combine(inc, mip, lp_bound, prob.sense, options, solver, start, "")
+    known_bound = None
+    if not (mip.status.has_solution and mip.bound is not None):
+        # the time kept back, and never less than MIN_BOUND of the limit (a solver run in this process
+        # may have overrun its own limit): a plan without a gap tells its user little
+        until = max(start + limit, time.perf_counter() + MIN_BOUND * limit)
+        known_bound = _bound(data, reach, model, built, T, R, points, budget, backend, inc, options, until)
+    return _combine(inc, mip, known_bound, prob.sense, options, solver, start, "")
+
+
+def _bound(data: CircleData, reach: Reach, model: str, built: Built, T: float, R: float, points: int | None,
+           budget: float | None, backend: Backend, inc: SolverResult, options: SolveOptions,
+           until: float) -> float | None:
+    """A proven bound: Lagrangian for p-median and MCLP (fast), else the LP relaxation within the time."""
+    assert inc.objective is not None
+    assert inc.x is not None
+    chosen = np.asarray(inc.x[:len(built.y_sites)]) > 0.5
+    lag = lagrangian_bound(data, reach, model, built.y_sites, T, R, points, budget, inc.objective, until,
+                           options.mip_gap, chosen)
+    if lag is not None:
+        return lag if math.isfinite(lag) else None
+    seconds = until - time.perf_counter()
+    if seconds <= 0.05:
+        return None
+    lp = backend.solve(built.problem.relaxed(), replace(options, time_limit=seconds))
+    return lp.objective if lp.status is Status.OPTIMAL else None
 
 
 def fix_y(prob: MilpProblem, n_y: int, chosen: np.ndarray) -> MilpProblem:
@@ -86,20 +108,25 @@ def fix_y(prob: MilpProblem, n_y: int, chosen: np.ndarray) -> MilpProblem:
 
 
 def _milp(solver: str, prob: MilpProblem, options: SolveOptions, seconds: float, guard: bool) -> SolverResult:
-    """The MILP with the solver's own limit below the guard's, so that it returns its incumbent itself."""
+    """The MILP within ``seconds``: the solver's own limit ends before the guard's, so it returns its incumbent.
+
+    Under the guard the child gets ``seconds`` in all: start-up and hand-over (``HANDOVER``), the solver's own
+    limit, then the guard's grace (``GRACE``, at most a fifth of the time) as the last resort.
+    """
     if guard:
         from solvers.guard import solve_guarded
 
-        own = max(seconds - min(HANDOVER, 0.2 * seconds), 0.05)
-        return solve_guarded(solver, prob, replace(options, time_limit=own))
+        grace = min(GRACE, 0.2 * seconds)
+        own = max(seconds - grace - min(HANDOVER, 0.1 * seconds), 0.05)
+        return solve_guarded(solver, prob, replace(options, time_limit=own), grace=grace)
     return get_backend(solver).solve(prob, replace(options, time_limit=max(seconds, 0.05)))
 
 
-def _combine(inc: SolverResult, mip: SolverResult | None, lp_bound: float | None, sense: str,
+def _combine(inc: SolverResult, mip: SolverResult | None, known_bound: float | None, sense: str,
              options: SolveOptions, solver: str, start: float, how: str) -> SolverResult:
     """The better of the heuristic's and the solver's plans, with its gap against the best bound known."""
     sense_min = sense == "min"
-    bounds = [b for b in (lp_bound, mip.bound if mip is not None and mip.status.has_solution else None)
+    bounds = [b for b in (known_bound, mip.bound if mip is not None and mip.status.has_solution else None)
               if b is not None]
     bound = (max(bounds) if sense_min else min(bounds)) if bounds else None
     pick, source = inc, how or "heuristic"

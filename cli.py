@@ -447,7 +447,13 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
 @_guard
 def circle(path: str, model: str, minutes: float | None, points: int | None, budget: float | None, solver: str,
            time_limit: float | None, gap: float, out: str | None, as_json: bool) -> None:
-    """Choose the 15-minute circle's extension points (F-CIRCLE) and report who is within reach."""
+    """Choose the 15-minute circle's extension points (F-CIRCLE) and report who is within reach.
+
+    INSTANCE_OR_CIRCLE_DIR is a circle folder (with circle.toml), or an instance folder INST whose circle is
+    INST/circle or the sibling INST-circle; the folder used is then named on stderr (and always as
+    circle_folder in --json).  Without --points and --budget the limits are as circle.toml states.  A run
+    stopped by --time-limit returns its best plan (FEASIBLE, with its gap), never none when one was found.
+    """
     from pathlib import Path
 
     from allocator.circle import STATED, check_circle, format_circle, solve_circle, summary_json, write_circle

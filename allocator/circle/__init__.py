@@ -1,7 +1,7 @@
 """The 15-minute service circle (F-CIRCLE): where to open extension service points.
 
 Document F (§7.3) plans "30 extension service points in pilot townships" so that residents reach a point within
-15 minutes.  This module chooses those points.  Inputs live in a *circle folder*:
+15 minutes.  This package chooses those points.  Inputs live in a *circle folder*:
 
 ``circle.toml``
     ``[circle]`` name, ``instance`` (an instance folder, relative to the circle folder, whose stations are the
@@ -39,6 +39,21 @@ Exact reductions before the solve (MCLP, LSCP): places already within T of an ex
 places out of reach of every candidate are dropped; places with the same set of candidates (and, for LSCP, the
 same area type) are merged, their demand summed; a candidate whose places are a subset of another candidate's
 (no cheaper, when a budget applies) is dropped -- any plan using it can use the other instead.
+
+Package
+-------
+One direction of flow, read -> data -> reach -> build -> solve -> result -> report / write:
+
+``checks``     loading and checking a circle folder (file, row, column, value, rule)
+``data``       :class:`CircleData`, the settings' defaults
+``reach``      :class:`Reach` and :func:`travel_reach` (cut-off Dijkstra, sparse pairs)
+``models``     the four builders (:func:`build_mclp`, :func:`build_cmclp`, :func:`build_lscp`,
+               :func:`build_pmedian`) and :class:`Built`
+``solve``      :func:`solve_circle`; limits ``points`` / ``budget`` as given, None (no limit) or :data:`STATED`
+``limited``    a solve under a time limit that keeps its best plan (``heuristic``: greedy / interchange
+               incumbent; ``bounds``: Lagrangian bounds for its gap)
+``result``     :class:`CirclePlan` (one ``outcome``) and its tables
+``report``     :func:`format_circle`, :func:`summary_json`;  ``write``: :func:`write_circle`
 """
 from allocator.circle.checks import check_circle, find_circle_dir, load_circle
 from allocator.circle.data import (

@@ -102,14 +102,14 @@ def _chooser(n: int, cost: np.ndarray, points: int | None, budget: float | None)
     return both
 
 
-MIN_STEPS = 30  # subgradient steps taken even past the deadline: a bound, if a weak one, is always given
+MIN_STEPS = 60  # subgradient steps taken even past the deadline: a bound, if a weak one, is always given
 
 
 def _ascend(f: Callable[[np.ndarray], tuple[float, np.ndarray]], lam: np.ndarray, lower: float, target: float,
             deadline: float, gap: float) -> float:
     """Maximise the concave ``f`` (value, subgradient) over ``lam >= lower`` by Polyak steps towards ``target``.
 
-    Runs until ``deadline`` but at least ``MIN_STEPS`` steps (one pass over the pairs each: 0.1 s for
+    Runs until ``deadline`` but at least ``MIN_STEPS`` steps (each one pass over the pairs: a few ms for
     90,000 pairs), so that a plan found under a time limit always has a gap.
     """
     best = -math.inf

@@ -34,6 +34,7 @@ from solvers import Backend, MilpProblem, SolveOptions, SolverResult, Status, ge
 HEURISTIC_SHARE = 0.15  # of the time limit, for the heuristic plan
 BOUND_SHARE = 0.15  # of the time limit, kept back for a bound when the solver gives none
 MIN_BOUND = 0.1  # of the time limit, for the bound even when the solver overran into the time kept back
+MIN_GUARDED = 2.0  # seconds: a guarded MILP given less is not started (spawn and model hand-over take ~1-2 s)
 HANDOVER = 1.0  # seconds kept back for the guard's child to start and hand the model over (spawn)
 GRACE = 5.0  # the guard's grace at most; the solver's own limit ends this much before the deadline
 MIN_SOLVE = 0.05  # a MILP given less than this share of the limit is not started
@@ -69,7 +70,11 @@ def solve_limited(data: CircleData, reach: Reach, model: str, built: Built, T: f
     if inc is None:
         return _milp(solver, prob, options, max(left(), MIN_SOLVE * limit), guard)
     # the MILP first (an easy model is solved as before), the bound's share of the time kept back for after
-    mip = _milp(solver, prob, options, max(left() - BOUND_SHARE * limit, MIN_SOLVE * limit), guard)
+    seconds = max(left() - BOUND_SHARE * limit, MIN_SOLVE * limit)
+    if guard and seconds < MIN_GUARDED:  # the child's start-up alone would take it: the heuristic plan stands
+        mip = SolverResult(Status.NO_SOLUTION, solver=solver, message=f"MILP not started: {seconds:.1f} s left")
+    else:
+        mip = _milp(solver, prob, options, seconds, guard)
     if mip.status is Status.OPTIMAL:
         return mip
     known_bound = None

@@ -102,7 +102,7 @@ def _chooser(n: int, cost: np.ndarray, points: int | None, budget: float | None)
     return both
 
 
-MIN_STEPS = 60  # subgradient steps taken even past the deadline: a bound, if a weak one, is always given
+MIN_STEPS = 10  # subgradient steps taken even past the deadline: a bound, if a weak one, is always given
 
 
 def _ascend(f: Callable[[np.ndarray], tuple[float, np.ndarray]], lam: np.ndarray, lower: float, target: float,
@@ -110,7 +110,8 @@ def _ascend(f: Callable[[np.ndarray], tuple[float, np.ndarray]], lam: np.ndarray
     """Maximise the concave ``f`` (value, subgradient) over ``lam >= lower`` by Polyak steps towards ``target``.
 
     Runs until ``deadline`` but at least ``MIN_STEPS`` steps (each one pass over the pairs: a few ms for
-    90,000 pairs), so that a plan found under a time limit always has a gap.
+    90,000 pairs), so that a plan found under a time limit always has a gap; the caller gives the deadline
+    some room (``limited.MIN_BOUND``) so that the bound is a useful one.
     """
     best = -math.inf
     theta, stale, steps = 2.0, 0, 0

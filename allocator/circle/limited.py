@@ -33,7 +33,7 @@ from solvers import Backend, MilpProblem, SolveOptions, SolverResult, Status, ge
 
 HEURISTIC_SHARE = 0.15  # of the time limit, for the heuristic plan
 BOUND_SHARE = 0.15  # of the time limit, kept back for a bound when the solver gives none
-MIN_BOUND = 0.1  # of the time limit, for the bound even when the solver overran into the time kept back
+MIN_BOUND = 0.15  # of the time limit, for the bound even when the solver overran into the time kept back
 MIN_GUARDED = 2.0  # seconds: a guarded MILP given less is not started (spawn and model hand-over take ~1-2 s)
 HANDOVER = 1.0  # seconds kept back for the guard's child to start and hand the model over (spawn)
 GRACE = 5.0  # the guard's grace at most; the solver's own limit ends this much before the deadline

@@ -15,6 +15,7 @@ Exit codes
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,64 @@ import click
 
 EXIT_OK, EXIT_FEASIBLE, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_UNBOUNDED, EXIT_ERROR = 0, 1, 2, 3, 4, 5, 6
 EXIT_VERIFY_FAILED = 7
+
+
+class _Finite(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (which compare false with every bound)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        x = super().convert(value, param, ctx)
+        if not math.isfinite(x):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return x
+
+
+SECONDS = _Finite(min=0, min_open=True)        # a time limit
+GAP = _Finite(min=0, max=1, max_open=True)     # a relative gap
+SEED = click.IntRange(min=0, max=2**31 - 1)
+
+
+def _check_out(out: str | None, force: bool, folder: bool = True) -> None:
+    """Exit 2 unless the output ``out`` may be written (new, or the engine's own with --force)."""
+    from allocator.atomic import OutputError, check_target
+
+    if out is None:
+        return
+    try:
+        check_target(out, force=force, folder=folder)
+    except OutputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+def _solver_wrote(p: Any) -> bool:
+    """Does the file ``p`` start as HiGHS writes an .lp or .mps model?"""
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return False
+    return head.startswith((b"\\ File written by HiGHS", b"NAME"))
+
+
+def _check_mps(mps: str | None, force: bool) -> None:
+    """Exit 2 unless ``mps`` names a new .mps/.lp file in an existing folder (or --force over one)."""
+    from pathlib import Path
+
+    if mps is None:
+        return
+    p = Path(mps)
+    problem = None
+    if p.suffix.lower() not in (".mps", ".lp"):
+        problem = f"--mps {mps}: the model is written as .mps or .lp (the suffix chooses), not '{p.suffix}'"
+    elif not p.absolute().parent.is_dir():
+        problem = f"--mps {mps}: the folder {p.absolute().parent} does not exist"
+    elif p.exists() and not (force and p.is_file() and _solver_wrote(p)):
+        problem = (f"--mps {mps} already exists: give --force to replace a model the solver wrote (nothing else "
+                   "is replaced)")
+    if problem:
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_INPUT)
 
 
 def _emit_issues(issues: list[Any], as_json: bool) -> None:
@@ -36,7 +95,7 @@ def _emit_issues(issues: list[Any], as_json: bool) -> None:
 
 
 def _load_or_exit(path: str, as_json: bool):  # type: ignore[no-untyped-def]
-    from allocator.io import check
+    from allocator.instance import check
 
     instance, issues = check(path)
     if instance is None:
@@ -55,6 +114,18 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
             fn(*args, **kwargs)
         except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except ValueError as exc:
+            from allocator.atomic import OutputError
+            from allocator.instance import InstanceError
+
+            if isinstance(exc, OutputError):  # an output the engine may not write: bad usage
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_INPUT)
+            if isinstance(exc, InstanceError):
+                _emit_issues(exc.issues + exc.warnings, False)
+                sys.exit(EXIT_INPUT)
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
         except BrokenPipeError:
             # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
             import os
@@ -114,13 +185,21 @@ def show(path: str, as_json: bool) -> None:
 @main.command()
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path())
+@click.option("--force", is_flag=True, help="Replace TARGET if the engine wrote it (nothing else is replaced).")
 @_guard
-def convert(source: str, target: str) -> None:
-    """Convert an instance between folder and .xlsx forms (TARGET's suffix decides)."""
-    from allocator.io import write_folder, write_xlsx
+def convert(source: str, target: str, force: bool) -> None:
+    """Convert an instance between folder and .xlsx forms (TARGET's suffix decides: a folder or .xlsx)."""
+    from allocator.atomic import OutputError
+    from allocator.instance import target_form, write_folder, write_xlsx
 
+    try:
+        form = target_form(target)
+    except OutputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    _check_out(target, force, folder=form == "folder")
     instance, _ = _load_or_exit(source, False)
-    if target.lower().endswith(".xlsx"):
+    if form == "xlsx":
         write_xlsx(instance, target)
     else:
         write_folder(instance, target)
@@ -134,12 +213,13 @@ _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXI
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--solver", default="highs", show_default=True, help="Backend: highs, cbc, ortools, cpsat.")
-@click.option("--time-limit", type=float, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
-@click.option("--gap", type=float, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
-@click.option("--threads", type=int, default=1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--time-limit", type=SECONDS, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
+@click.option("--gap", type=GAP, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
 @click.option("--out", type=click.Path(), default=None, help="Write the plan's tables here (whole or not at all).")
+@click.option("--force", is_flag=True, help="Replace --out (a plan the engine wrote) or --mps if they exist.")
 @click.option("--mps", type=click.Path(), default=None, help="Also export the model (.mps or .lp) for other solvers.")
 @click.option("--method", type=click.Choice(["monolithic", "decompose", "auto"]), default="auto", show_default=True,
               help="One MIP, or Lagrangian decomposition by county batches (auto: decompose from 2,000 stations).")
@@ -152,26 +232,24 @@ _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXI
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
 @_guard
 def solve(instance_path: str, solver: str, time_limit: float | None, gap: float, threads: int, seed: int,
-          strict: bool, out: str | None, mps: str | None, method: str, workers: int, dask_address: str | None,
-          batch_size: int, as_json: bool) -> None:
+          strict: bool, out: str | None, force: bool, mps: str | None, method: str, workers: int,
+          dask_address: str | None, batch_size: int, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
-    from allocator.plan import format_plan, solve_instance, write_plan
+    from allocator.station import format_plan, solve_instance, write_plan
     from solvers import SolveOptions, backend_names
 
+    _check_out(out, force)
+    _check_mps(mps, force)
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
     options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
-    if mps:
-        from allocator.model import build
-        from solvers import get_backend
-
-        get_backend("highs").write(build(instance, strict=strict).problem, mps)  # type: ignore[attr-defined]
     from allocator.decompose import DecomposeOptions
 
     plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
-                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address))
+                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address),
+                          export=mps)
     if out and plan.tables:
         write_plan(plan, out)
     if as_json:
@@ -193,21 +271,40 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
               help="Also check what `allocator assign --out DIR` wrote for this plan (roster, hires, packages); "
                    "found by itself when PLAN_DIR holds roster.csv.")
 @click.option("--json", "as_json", is_flag=True, help="Every check as JSON.")
+@click.option("--allow-other-instance", is_flag=True,
+              help="Check the plan even when manifest.json's instance_hash is not this instance's (a warning, "
+                   "not exit 2).")
 @_guard
-def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_json: bool) -> None:
-    """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure."""
+def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_json: bool,
+           allow_other_instance: bool) -> None:
+    """Re-check every clause of a written plan with independent arithmetic; exit 7 on any failure.
+
+    PASS means every hard clause holds and every figure the plan states (clauses.csv, summary.json) is the
+    verifier's; a broken soft clause is reported as broken, with its deviation, and does not fail the plan.
+    Exit 2 when PLAN_DIR is not a plan, or was made for another instance (unless --allow-other-instance).
+    """
     from pathlib import Path
 
+    from allocator.instance import instance_hash
     from allocator.verify import VerifyReport, format_report, verify_assignment, verify_plan
 
     instance, _ = _load_or_exit(instance_path, as_json)
-    report = verify_plan(instance, plan_dir)
+    report = verify_plan(instance, plan_dir, instance_hash=instance_hash(instance))
+    mismatch = report.instance_check is not None and report.instance_check["match"] is False
+    if report.input_error or (mismatch and not allow_other_instance):
+        why = report.input_error or (report.warnings[0] + "; pass --allow-other-instance to check it anyway")
+        if as_json:
+            click.echo(json.dumps({"ok": False, "input_error": why, "instance_check": report.instance_check},
+                                  indent=2))
+        click.echo(f"error: {why}", err=True)
+        sys.exit(EXIT_INPUT)
     if assignment_dir is None and (Path(plan_dir) / "roster.csv").is_file():
         assignment_dir = plan_dir
     if assignment_dir is not None:
         extra = verify_assignment(instance, plan_dir, assignment_dir)
         report = VerifyReport(report.instance, f"{plan_dir} with assignment {assignment_dir}",
-                              report.checks + extra.checks, report.notes + extra.notes)
+                              report.checks + extra.checks, report.notes + extra.notes,
+                              instance_check=report.instance_check, warnings=report.warnings)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2, default=float))
     else:
@@ -219,7 +316,7 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--strict/--as-stated", default=True, show_default=True,
               help="Diagnose with every clause hard (the documents as written), or with the instance's modes.")
-@click.option("--time-limit", type=float, default=30.0, show_default=True, help="Seconds per solve.")
+@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds per solve.")
 @click.option("--no-conflicts", is_flag=True, help="Skip the conflict sets (one solve per clause family).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
@@ -241,23 +338,26 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--set", "changes", multiple=True, required=True,
-              help="CLAUSE.FIELD=VALUE (e.g. A-SPLIT.salaries=0.30); repeat for several.")
+              help="CLAUSE.FIELD=VALUE; repeat for several (shares that sum to 1 change together: "
+                   "--set A-SPLIT.salaries=0.30 --set A-SPLIT.services=0.40).")
 @click.option("--solver", default="highs", show_default=True)
-@click.option("--gap", type=float, default=0.01, show_default=True)
-@click.option("--time-limit", type=float, default=None)
+@click.option("--gap", type=GAP, default=0.01, show_default=True)
+@click.option("--time-limit", type=SECONDS, default=None)
 @click.option("--strict", is_flag=True)
 @click.option("--out", type=click.Path(), default=None, help="Write the changed plan and diff tables here.")
+@click.option("--force", is_flag=True, help="Replace --out if it is a plan the engine wrote.")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
 def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float, time_limit: float | None,
-           strict: bool, out: str | None, as_json: bool) -> None:
+           strict: bool, out: str | None, force: bool, as_json: bool) -> None:
     """Solve the baseline and a changed instance; print what moved, biggest moves first."""
-    from allocator.errors import InstanceError
-    from allocator.plan import write_plan
+    from allocator.instance import InstanceError
     from allocator.scenario import format_whatif, parse_changes
     from allocator.scenario import whatif as run
+    from allocator.station import write_plan
     from solvers import SolveOptions
 
+    _check_out(out, force)
     instance, _ = _load_or_exit(instance_path, as_json)
     try:
         parsed = parse_changes(list(changes))
@@ -269,14 +369,14 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
         _emit_issues(exc.issues + exc.warnings, as_json)
         sys.exit(EXIT_INPUT)
     if out and w.changed.tables:
+        import dataclasses
+
         import pandas as pd
 
         extra = {"diff_totals": w.totals, "diff_clauses": w.clauses, "diff_stations": w.stations}
         plan = w.changed
-        write_plan(type(plan)(plan.status, plan.objective, plan.bound, plan.gap, plan.solver, plan.solver_version,
-                              plan.seconds, plan.message, {**plan.tables, **{k: pd.DataFrame(v) for k, v in
-                                                                             extra.items()}},
-                              {**plan.summary, "changes": parsed}, plan.manifest), out)
+        write_plan(dataclasses.replace(plan, tables={**plan.tables, **{k: pd.DataFrame(v) for k, v in extra.items()}},
+                                       summary={**plan.summary, "changes": parsed}), out)
     if as_json:
         click.echo(json.dumps({"changes": parsed, "totals": w.totals.to_dict(orient="records"),
                                "clauses": w.clauses.to_dict(orient="records"),
@@ -384,9 +484,9 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Results folder (default: sweep-<SCENARIOS name>); the same folder again resumes the sweep.")
 @click.option("--solver", default="highs", show_default=True)
-@click.option("--gap", type=float, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
-@click.option("--time-limit", type=float, default=None, help="Seconds per scenario.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--gap", type=GAP, default=0.01, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--time-limit", type=SECONDS, default=None, help="Seconds per scenario.")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
 @_guard
 def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_address: str | None, out: str | None,
@@ -436,12 +536,15 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
 @click.argument("path", metavar="INSTANCE_OR_CIRCLE_DIR", type=click.Path())
 @click.option("--model", type=click.Choice(["mclp", "cmclp", "lscp", "pmedian"]), default="mclp",
               show_default=True, help="Maximal covering, capacitated, set covering (fewest points) or p-median.")
-@click.option("--minutes", type=float, default=None, help="Travel-time limit T (default: circle.toml, else 15).")
-@click.option("--points", type=int, default=None, help="At most this many new points (default: circle.toml).")
-@click.option("--budget", type=float, default=None, help="Opening costs of the new points at most this (yuan).")
+@click.option("--minutes", type=_Finite(min=0, min_open=True), default=None,
+              help="Travel-time limit T (default: circle.toml, else 15).")
+@click.option("--points", type=click.IntRange(min=0), default=None,
+              help="At most this many new points (default: circle.toml).")
+@click.option("--budget", type=_Finite(min=0), default=None,
+              help="Opening costs of the new points at most this (yuan).")
 @click.option("--solver", default="highs", show_default=True, help="Backend: highs, cbc, ortools, cpsat.")
-@click.option("--time-limit", type=float, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
-@click.option("--gap", type=float, default=1e-4, show_default=True, help="Relative gap that counts as optimal.")
+@click.option("--time-limit", type=SECONDS, default=None, help="Seconds; a run stopped by it is never OPTIMAL.")
+@click.option("--gap", type=GAP, default=1e-4, show_default=True, help="Relative gap that counts as optimal.")
 @click.option("--out", type=click.Path(), default=None, help="Write the plan's tables here (whole or not at all).")
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
 @_guard
@@ -509,7 +612,7 @@ def circle(path: str, model: str, minutes: float | None, points: int | None, bud
 @_guard
 def clauses(as_json: bool) -> None:
     """List the POLICY.md clauses the engine knows: figures, units, scope, families."""
-    from allocator.policy import CLAUSES
+    from allocator.instance import CLAUSES
 
     if as_json:
         click.echo(json.dumps([{"id": c.id, "title": c.title, "section": c.section, "scope": c.scope,

@@ -70,7 +70,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.model import Model
+from allocator.station import Model
 from solvers import MilpProblem, SolveOptions, SolverResult, Status, get_backend
 from solvers.base import relative_gap
 

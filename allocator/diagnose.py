@@ -2,9 +2,9 @@
 
 Three questions, answered in the policy's words:
 
-* **Smallest relaxation** -- the elastic model (:func:`allocator.model.build` with ``elastic=True``)
+* **Smallest relaxation** -- the elastic model (:func:`allocator.station.build` with ``elastic=True``)
   puts a non-negative slack on every clause row, in the clause's own unit, priced by the instance's
-  penalty (or :data:`allocator.model.UNIT_PENALTY` for hard clauses), and minimises the priced slack.
+  penalty (or :data:`allocator.station.UNIT_PENALTY` for hard clauses), and minimises the priced slack.
   Every family it relaxes is reported with the figure now and the figure that would work.
 * **Alternatives** -- for each relaxed family, the elastic model with only that family soft: can it
   resolve the conflict on its own, and by how much must it move?
@@ -23,10 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from allocator.errors import InputIssue
-from allocator.instance import Instance
-from allocator.model import Model, RowBlock, build
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, InputIssue, Instance
+from allocator.station import Model, RowBlock, build
 from solvers import SolveOptions, Status, get_backend
 
 Family = tuple[str, str]

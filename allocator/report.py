@@ -7,8 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, Instance
 
 
 def instance_summary(inst: Instance) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A change is ``KEY=VALUE`` where KEY is ``CLAUSE.FIELD`` (``A-SPLIT.salaries``), ``CLAUSE.FIELD.YEAR``
 for a year path, ``CLAUSE.in_force`` / ``CLAUSE.mode``, or a dotted key of another instance.toml
 section (``objective.equity_weight``, ``costs.renovation``, ``groups.elderly.weight``).  Changes go
-through the same checks as a file (:func:`allocator.io.with_settings`).
+through the same checks as a file (:func:`allocator.instance.with_settings`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
-from allocator.io import with_settings
-from allocator.model import build
-from allocator.plan import Plan, solve_instance
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, Instance, with_settings
+from allocator.station import Plan, build, solve_instance
 from solvers import SolveOptions, Status, get_backend
 
 SECTIONS = ("instance", "objective", "groups", "staff_types", "costs", "stated", "documents")

@@ -41,8 +41,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from allocator.errors import InputIssue, InstanceError
-from allocator.policy import BY_ID
+from allocator.instance import BY_ID, InputIssue, InstanceError
 from allocator.scenario import SECTIONS, parse_value
 
 RESULTS_CSV = "results.csv"
@@ -404,7 +403,7 @@ _INSTANCES: dict[tuple[str, int], Any] = {}
 
 def _instance(path: str) -> Any:
     """The instance at ``path``, loaded once per process (reloaded if the files change)."""
-    from allocator.io import load
+    from allocator.instance import load
 
     p = Path(path)
     files = [p] if p.is_file() else sorted(p.iterdir()) if p.is_dir() else [p]
@@ -447,8 +446,8 @@ def run_scenario(instance_path: str, name: str, changes: dict[str, Any], options
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     row["name"] = name
     try:
-        from allocator.plan import solve_instance
         from allocator.scenario import apply_changes
+        from allocator.station import solve_instance
         from solvers import SolveOptions
 
         opts = SweepOptions(**options)
@@ -815,8 +814,8 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
     SweepError
         ``out`` holds results of another instance, other options or other parameter columns.
     """
-    from allocator.io import load
-    from allocator.plan import instance_hash
+    from allocator.instance import load
+    from allocator.station import instance_hash
 
     started = time.perf_counter()
     options = options or SweepOptions()

@@ -5,7 +5,7 @@
 
 In one run, for each size, the same national instance (``benchmarks/national.py``) is built
 
-(a) by :func:`allocator.model.build` (numpy/scipy, COO triplets), and
+(a) by :func:`allocator.station.build` (numpy/scipy, COO triplets), and
 (b) by :func:`pulp_anchor.build_pulp`, the same formulation written the way a typical PuLP user would
     (an ``LpVariable`` per column, an ``lpSum`` per row),
 
@@ -113,8 +113,8 @@ def compare_models(path: Path) -> dict[str, Any]:
     """
     from pulp_anchor import build_pulp, stats
 
-    from allocator.io import load
-    from allocator.model import build
+    from allocator.instance import load
+    from allocator.station import build
 
     inst = load(path)
     problem = build(inst).problem
@@ -140,8 +140,8 @@ def compare_optimum(path: Path, gap: float, time_limit: float) -> dict[str, Any]
     import pulp
     from pulp_anchor import build_pulp
 
-    from allocator.io import load
-    from allocator.model import build
+    from allocator.instance import load
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     inst = load(path)
@@ -171,14 +171,14 @@ def compare_optimum(path: Path, gap: float, time_limit: float) -> dict[str, Any]
 # ---------------------------------------------------------------------------------------------------
 def child(builder: str, path: str, repeats: int, handover: bool, sizes: bool, result: str) -> None:
     """Load ``path``, build it ``repeats`` times with ``builder``, optionally hand it to HiGHS; write JSON."""
-    from allocator.io import load
+    from allocator.instance import load
 
     t = time.perf_counter()
     inst = load(path)
     out: dict[str, Any] = {"builder": builder, "instance": path, "load_s": time.perf_counter() - t,
                            "rss_after_load_mib": rss_now_mib(), "peak_after_load_mib": peak_rss_mib()}
     if builder == "engine":
-        from allocator.model import build as make
+        from allocator.station import build as make
     else:
         from pulp_anchor import build_pulp as make
     times = []

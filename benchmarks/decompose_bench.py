@@ -63,8 +63,8 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
     import numpy as np
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
-    from allocator.io import load
-    from allocator.model import build
+    from allocator.instance import load
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     t0 = time.perf_counter()

@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     from allocator.decompose import DecomposeOptions, solve_decomposed
-    from allocator.io import load
-    from allocator.model import build
+    from allocator.instance import load
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

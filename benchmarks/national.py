@@ -19,7 +19,7 @@ rural stations; left-behind children, disabled, migrants and low-income resident
 proportions); four social workers in post a station (Fuzhou: 600), 18 % certified, 5 % intermediate.
 
 Everything is vectorised: 40,000 stations are generated in about a second; writing the CSV files and
-checking the folder with :func:`allocator.io.load` take a few seconds more.
+checking the folder with :func:`allocator.instance.load` take a few seconds more.
 """
 
 from __future__ import annotations
@@ -271,7 +271,7 @@ def write(out: str | Path, stations: int = 40_000, seed: int = 1, check: bool = 
     stations, seed : int
         See :func:`generate`.
     check : bool
-        Load the folder back with :func:`allocator.io.load` (every validation rule).
+        Load the folder back with :func:`allocator.instance.load` (every validation rule).
 
     Returns
     -------
@@ -288,7 +288,7 @@ def write(out: str | Path, stations: int = 40_000, seed: int = 1, check: bool = 
                 "counties": s["stated"]["counties"], "population": s["stated"]["population"],
                 "social_workers": s["stated"]["social_worker"]}
     if check:
-        from allocator.io import load
+        from allocator.instance import load
 
         inst = load(out)
         out_info["check_s"] = time.perf_counter() - t2

@@ -2,10 +2,10 @@
 
 One ``pulp.LpVariable`` per column (held in dictionaries keyed by station, group and service), one
 ``lpSum`` per constraint row added with ``prob += expression >= rhs, name``, Python loops over stations,
-groups, services and counties.  It follows the formulation in the docstring of :mod:`allocator.model`
+groups, services and counties.  It follows the formulation in the docstring of :mod:`allocator.station.builder`
 (the same variables, the same rows, money in thousands of yuan, a deviation column on every row of a
 soft clause family), reading the same :class:`allocator.instance.Instance`, so that it builds the same
-MILP as :func:`allocator.model.build` (``strict=False``, no family dropped): ``benchmarks/build_bench.py``
+MILP as :func:`allocator.station.build` (``strict=False``, no family dropped): ``benchmarks/build_bench.py``
 checks the row, column and nonzero counts and the optimal objective.
 
 It is a benchmark anchor, not a second engine: it exists to be timed against the vectorised builder.

@@ -141,9 +141,8 @@ def breakdown_child(name: str, result: str) -> None:
     """Where the CLI's time goes on a seed instance: imports, load, build, solve, plan tables."""
     t = time.perf_counter()
     import cli  # noqa: F401  (what ``allocator`` imports before doing anything)
-    from allocator.io import load
-    from allocator.model import build
-    from allocator.plan import DEFAULT_GAP, format_plan, solve_instance
+    from allocator.instance import load
+    from allocator.station import DEFAULT_GAP, build, format_plan, solve_instance
     from solvers import SolveOptions, get_backend
 
     out = {"import_s": time.perf_counter() - t}
@@ -187,8 +186,8 @@ def breakdown(work: Path) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------------------------
 def child(path: str, time_limit: float, gap: float, threads: int, marker: str, result: str) -> None:
     """Load, build and solve one instance; HiGHS logs to stdout; write the marker, then the result."""
-    from allocator.io import load
-    from allocator.model import build
+    from allocator.instance import load
+    from allocator.station import build
     from solvers import SolveOptions, get_backend
 
     t = time.perf_counter()

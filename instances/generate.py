@@ -20,7 +20,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from allocator.io import load, write_folder, write_xlsx  # noqa: E402
+from allocator.instance import load, write_folder, write_xlsx  # noqa: E402
 
 
 def _split_total(rng: np.random.Generator, total: int, n: int, spread: float = 0.35,
@@ -326,7 +326,11 @@ COUNTIES = [
 
 def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
     rng = np.random.default_rng(seed)
-    ids, names, county, rural_l, pops = [], [], [], [], []
+    ids: list[str] = []
+    names: list[str] = []
+    county: list[str] = []
+    rural_l: list[bool] = []
+    pops: list[int] = []
     for cname, cpop, n_st, n_urban in COUNTIES:
         # urban stations (streets) are larger than rural townships
         w = np.concatenate([rng.lognormal(0, 0.25, n_urban) * 3.0, rng.lognormal(0, 0.3, n_st - n_urban)])
@@ -564,14 +568,24 @@ def write_readme(folder: Path, name: str) -> None:
 
 
 def main() -> None:
+    import shutil
+    import tempfile
+
     for name, make in (("a-district", district_a), ("fuzhou", fuzhou)):
         settings, tables = make()
         folder = HERE / name
-        write_raw(folder, settings, tables)
-        inst = load(folder)  # the generated folder must pass validation
-        write_folder(inst, folder)  # canonical form
-        write_readme(folder, name)
-        write_xlsx(inst, HERE / f"{name}.xlsx")
+        with tempfile.TemporaryDirectory(dir=HERE) as tmp:
+            write_raw(Path(tmp) / "raw", settings, tables)
+            inst = load(Path(tmp) / "raw")  # the generated folder must pass validation
+            write_folder(inst, Path(tmp) / name)  # canonical form
+            write_readme(Path(tmp) / name, name)
+            # The seed folders hold a README the engine does not write: this script, not the engine,
+            # replaces them.
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.move(Path(tmp) / name, folder)
+        book = HERE / f"{name}.xlsx"
+        book.unlink(missing_ok=True)
+        write_xlsx(inst, book)
         print(f"wrote {folder} ({inst.num_stations} stations) and {name}.xlsx")
 
 

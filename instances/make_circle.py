@@ -224,7 +224,7 @@ Pilot townships: {names}.
 
 
 def make(out: Path, seed: int = SEED) -> None:
-    from allocator.io import load
+    from allocator.instance import load
 
     inst = load(ROOT / "instances" / "fuzhou")
     rng = np.random.default_rng(seed)

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.assign import assign_packages, hiring_list, spare_hours
-from allocator.io import load
-from allocator.plan import solve_instance, write_plan
+from allocator.instance import load
+from allocator.station import solve_instance, write_plan
 from cli import main
 from solvers import SolveOptions, Status
 from tests.conftest import write_instance

@@ -16,11 +16,9 @@ import numpy as np
 import pytest
 
 from allocator.decompose import DecomposeOptions, partition, solve_decomposed
-from allocator.instance import Instance
-from allocator.io import load
-from allocator.model import build
-from allocator.plan import solve_instance, write_plan
+from allocator.instance import Instance, load
 from allocator.scenario import apply_changes
+from allocator.station import build, solve_instance, write_plan
 from allocator.verify import verify_plan
 from solvers import SolveOptions, Status, get_backend
 from solvers.base import relative_gap
@@ -177,7 +175,7 @@ def test_dask_local_cluster_gives_the_same_answer(instances: dict, in_process) -
 
 
 def test_auto_picks_the_method_by_size(instances: dict) -> None:
-    from allocator.plan import AUTO_DECOMPOSE_STATIONS, choose_method
+    from allocator.station import AUTO_DECOMPOSE_STATIONS, choose_method
 
     inst = instances[(30, 4)]
     assert len(inst.stations) < AUTO_DECOMPOSE_STATIONS

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from allocator.diagnose import diagnose
-from allocator.io import check, load
-from allocator.model import build
+from allocator.instance import check, load
+from allocator.station import build
 from solvers import SolveOptions, Status, get_backend
 from tests.conftest import ROOT, write_instance
 

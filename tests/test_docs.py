@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from allocator.schema import format_reference
+from allocator.instance import format_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -15,7 +15,7 @@ def test_format_reference_is_generated_from_the_schema() -> None:
     m = re.search(r"<!-- format:start -->\n(.*?)<!-- format:end -->", README, flags=re.S)
     assert m, "README.md lacks the <!-- format:start --> / <!-- format:end --> markers"
     assert m.group(1) == format_reference(), \
-        "README's format reference is stale: run `.venv/bin/python -m allocator.schema`"
+        "README's format reference is stale: run `.venv/bin/python -m allocator.instance.schema`"
 
 
 def readme_commands() -> list[str]:

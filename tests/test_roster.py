@@ -24,8 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from allocator.assign import RosterCosts, solve_roster, upgrade_costs, write_assignment
-from allocator.instance import Instance
-from allocator.io import load
+from allocator.instance import Instance, load
 from allocator.verify import verify_assignment
 from cli import main
 from solvers import Status
@@ -241,7 +240,7 @@ def test_no_roster_when_the_posts_cannot_hold_the_staff(tmp_path: Path) -> None:
 
 
 def test_upgrade_costs_come_from_the_instance() -> None:
-    tiny = load(ROOT / "tests" / "fixtures" / "tiny")
+    tiny = load(ROOT / "tests" / "instance" / "fixtures" / "tiny")
     assert upgrade_costs(tiny, RosterCosts()) == (3000.0, 3000.0)          # costs.training_per_worker
     a = load(ROOT / "instances" / "a-district")
     assert upgrade_costs(a, RosterCosts()) == pytest.approx((1050.0, 1050.0))  # 40 h x 42,000 / 1,600 h
@@ -265,7 +264,7 @@ SEEDS = ("a-district", "fuzhou")
 @pytest.fixture(scope="module")
 def seed_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Instance, Path]]:
     """Each seed solved once (default options) and written as a plan directory."""
-    from allocator.plan import solve_instance, write_plan
+    from allocator.station import solve_instance, write_plan
 
     base = tmp_path_factory.mktemp("roster-plans")
     out = {}

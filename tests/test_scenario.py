@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from allocator.errors import InstanceError
-from allocator.io import load
-from allocator.plan import solve_instance
+from allocator.instance import InstanceError, load
 from allocator.scenario import apply_changes, parse_changes, prices, whatif
+from allocator.station import solve_instance
 from cli import EXIT_INPUT, main
 from solvers import SolveOptions
 from tests.conftest import ROOT, write_instance

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import allocator.plan
+import allocator.station
 from allocator import sweep
 from allocator.sweep import (
     RESULTS_CSV,
@@ -151,14 +151,14 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_scenarios(
 
 def test_a_failing_scenario_is_recorded_and_the_others_complete(
         tmp_path: Path, mini: Path, scenarios: list[Scenario], monkeypatch: pytest.MonkeyPatch) -> None:
-    real = allocator.plan.solve_instance
+    real = allocator.station.solve_instance
 
     def flaky(instance: Any, *args: Any, **kwargs: Any) -> Any:
         if instance.clause("A-SALARY").figures["monthly_min"] == 2500:
             raise RuntimeError("solver crashed")
         return real(instance, *args, **kwargs)
 
-    monkeypatch.setattr(allocator.plan, "solve_instance", flaky)
+    monkeypatch.setattr(allocator.station, "solve_instance", flaky)
     r = run_sweep(mini, scenarios, tmp_path / "out", workers=1, progress=False)
     assert r.complete and r.statuses == {"optimal": 7, "error": 3, "invalid": 1}
     assert len(r.failed) == 4

@@ -23,7 +23,7 @@ from allocator.circle.data import (
     TRAVEL_COLUMNS,
     CircleData,
 )
-from allocator.errors import InputIssue, InstanceError, IssueLog
+from allocator.instance import InputIssue, InstanceError, IssueLog
 
 
 def find_circle_dir(path: str | os.PathLike[str]) -> Path | None:
@@ -210,7 +210,7 @@ def check_circle(path: str | os.PathLike[str]) -> tuple[CircleData | None, list[
 
 
 def load_circle(path: str | os.PathLike[str]) -> CircleData:
-    """Load a circle folder; raise :class:`allocator.errors.InstanceError` listing every error."""
+    """Load a circle folder; raise :class:`allocator.instance.InstanceError` listing every error."""
     data, issues = check_circle(path)
     if data is None:
         raise InstanceError(issues)
@@ -317,7 +317,7 @@ def _settings_groups(d: Path, c: dict[str, Any], s: dict[str, Any], out: dict[st
         if not isinstance(c["instance"], str):
             add("circle", "instance", c["instance"], "wrong_type", "must be a path (string)")
         else:
-            from allocator.io import check
+            from allocator.instance import check
 
             ipath = (d / c["instance"]).resolve()
             inst, issues = check(ipath)

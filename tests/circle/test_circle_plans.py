@@ -89,7 +89,7 @@ def test_fuzhou_circle_with_30_points_is_optimal(tmp_path: Path) -> None:
 
 
 def test_fuzhou_circle_places_sum_to_the_instance_townships() -> None:
-    from allocator.io import load
+    from allocator.instance import load
 
     inst = load(ROOT / "instances" / "fuzhou")
     d = load_circle(FUZHOU_CIRCLE)

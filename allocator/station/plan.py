@@ -1,0 +1,64 @@
+"""The Plan: a value holding how the solve ended, the plan's tables, its summary and manifest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from allocator.outcome import Outcome
+from solvers import Status
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """The outcome of a solve and, when there is a plan, its tables.
+
+    Parameters
+    ----------
+    outcome : Outcome
+        Status, objective, bound, gap, solver, seconds and message of the solve.
+    solver_version : str
+        Version of the solver library.
+    tables : dict of str to DataFrame
+        ``staff``, ``budget``, ``services``, ``coverage``, ``stations``, ``clauses`` (empty without a plan).
+    summary : dict
+        Totals, coverage by group and county, deviations, binding families, notes (``summary.json``).
+    manifest : dict
+        Engine, instance hash, solver, options and model size (``manifest.json``).
+    """
+
+    outcome: Outcome
+    solver_version: str = ""
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        return self.outcome.status
+
+    @property
+    def objective(self) -> float | None:
+        return self.outcome.objective
+
+    @property
+    def bound(self) -> float | None:
+        return self.outcome.bound
+
+    @property
+    def gap(self) -> float | None:
+        return self.outcome.gap
+
+    @property
+    def solver(self) -> str:
+        return self.outcome.solver
+
+    @property
+    def seconds(self) -> float:
+        return self.outcome.seconds
+
+    @property
+    def message(self) -> str:
+        return self.outcome.message

@@ -1,0 +1,449 @@
+"""The shipped seeds solved by the engine: their plans verify, and a plan broken on purpose, one clause
+family (or engine rule) at a time, fails with that clause id."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from allocator.instance import Instance
+from allocator.verify import Tolerance, format_report, verify_plan
+from tests.verify.helpers import SEEDS, Plan, failed, figure, room
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_solved_seed_verifies(seeds: dict[str, tuple[Instance, Path]], seed: str) -> None:
+    inst, plan_dir = seeds[seed]
+    report = verify_plan(inst, plan_dir)
+    assert report.ok, format_report(report)
+    written = pd.read_csv(plan_dir / "clauses.csv")
+    assert set(written.clause_id) <= report.clause_ids()
+
+
+def _soft_or(edit: Callable[[Plan], None], cid: str, fam: str, can: Callable[[Plan], bool]) -> Callable[[Plan], None]:
+    """The table edit when it applies to this plan, else misreport the family's most deviated row."""
+    def run(p: Plan) -> None:
+        if can(p):
+            edit(p)
+        else:
+            p.misreport(p.pick(cid, fam))
+    return run
+
+
+def _served(p: Plan, service: str) -> list[str]:
+    v = p.t["services"]
+    return list(v.station_id[(v.service_id == service) & (v.offered == 1)])
+
+
+def _area(p: Plan, cid: str, fam: str) -> None:
+    r = p.pick(cid, fam)
+    p.area_add(r.station_id, -(room(r) + 1.0))
+
+
+def _zone(cid: str, fam: str, zone: str, sign: float) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        r = p.pick(cid, fam)
+        p.zone_add(r.station_id, zone, sign * (room(r) + 1.0))
+    return run
+
+
+def _money_up(cid: str, fam: str, use: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        r = p.pick(cid, fam)
+        p.money_add(p.richest(use), use, room(r) + 1000.0)
+    return run
+
+
+def _money_down(cid: str, fam: str, use: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        def fits(r: pd.Series) -> bool:
+            b = p.t["budget"]
+            return bool(r.station_id) and float(b.loc[b.station_id == r.station_id, use].iloc[0]) > room(r) + 1e3
+        r = p.pick(cid, fam, fits)
+        p.money_add(r.station_id, use, -(room(r) + 1000.0))
+    return run
+
+
+def _sw_down(cid: str, fam: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        def n(r: pd.Series) -> int:
+            return int(math.floor(room(r) + 1e-9)) + 1
+        r = p.pick(cid, fam, lambda r: p.staff_at(r.station_id, "social_workers") >= n(r))
+        p.remove_sw(r.station_id, n(r))
+    return run
+
+
+def _sw_total_down(cid: str, fam: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        r = p.pick(cid, fam)
+        p.remove_total(("sw_uncertified", "sw_certified_assistant", "sw_certified_intermediate"),
+                       int(math.floor(room(r) + 1e-9)) + 1)
+    return run
+
+
+def _unbuild(status: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        s = p.t["stations"]
+        sid = next(x for x in s.station_id[s.built == 1] if p.info.at[x, "status"] == status)
+        p.station_set(sid, "built", 0)
+        if status == "new":
+            p.station_set(sid, "active", 0)
+    return run
+
+
+def _demo_off_in_county(p: Plan) -> None:
+    r = p.pick("F-DEMO", "per_county")
+    s = p.t["stations"]
+    sid = next(x for x in s.station_id[s.demo == 1] if p.info.at[x, "county"] == r.station_id)
+    p.station_set(sid, "demo", 0)
+
+
+def _demo_station(p: Plan) -> str:
+    s = p.t["stations"]
+    return str(s.station_id[s.demo == 1].iloc[0])
+
+
+def _canteen_coverage(p: Plan) -> None:
+    """Open the canteen at the active station with the least elderly coverage and cover none of its elderly."""
+    c = p.t["coverage"]
+    eld = c[(c.group == "elderly") & c.station_id.isin(p.active()) & (c.demand > 0)]
+    i = (eld.covered / eld.demand).idxmin()
+    sid = str(c.at[i, "station_id"])
+    if sid not in _served(p, "elderly_meals"):
+        p.offer(sid, service="elderly_meals", on=True)
+    c.loc[i, "covered"] = 0.0
+
+
+def _staff_mix(t: str) -> Callable[[Plan], None]:
+    col = {"admin": "admin", "social_worker": "sw_uncertified", "volunteer": "volunteers"}[t]
+
+    def run(p: Plan) -> None:
+        p.staff_add(p.active()[0], col, int(10 * p.t["staff"].total_staff.sum()))
+    return run
+
+
+def _variety(p: Plan) -> None:
+    r = p.pick("A-VARIETY", "station", lambda r: r.station_id in p.active())
+    p.offer(r.station_id, n=int(math.floor(room(r) + 1e-9)) + 1)
+
+
+def _basic(cid: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        sid = next(s for s in p.active())
+        p.offer(sid, "basic")
+    return run
+
+
+def _construction(p: Plan) -> None:
+    b = p.t["budget"]
+    sid = str(b.station_id[b.facilities >= 1000].iloc[0])
+    p.money_add(sid, "facilities", -1000.0)
+
+
+def _caseload(p: Plan) -> None:
+    hpw = float(figure(p.inst, "A-CASELOAD", "households_per_worker"))
+
+    def n(r: pd.Series) -> int:
+        return int(math.floor(room(r) / hpw)) + 1
+    r = p.pick("A-CASELOAD", "station", lambda r: p.staff_at(r.station_id, "social_workers") >= n(r))
+    p.remove_sw(r.station_id, n(r))
+
+
+def _cert_min(p: Plan) -> None:
+    r = p.pick("A-CERT-MIN", "station", lambda r: r.station_id in p.active())
+    sid = r.station_id
+    n = int(p.staff_at(sid, "certified"))
+    for col in ("sw_certified_assistant", "sw_certified_intermediate"):
+        k = int(p.staff_at(sid, col))
+        p.staff_add(sid, col, -k)
+        p.staff_add(sid, "sw_uncertified", k)
+    assert n > 0
+
+
+def _all_uncertified(p: Plan) -> None:
+    p.convert(("sw_certified_assistant", "sw_certified_intermediate"), "sw_uncertified")
+
+
+def _no_intermediate(p: Plan) -> None:
+    p.convert(("sw_certified_intermediate",), "sw_certified_assistant")
+
+
+def _one_stop(p: Plan) -> None:
+    s = p.t["stations"]
+    sid = str(s.station_id[s.one_stop_upgrade == 1].iloc[0])
+    p.station_set(sid, "one_stop_upgrade", 0)
+    p.station_set(sid, "one_stop", 0)
+
+
+def _direct_min(p: Plan) -> None:
+    r = p.pick("A-DIRECT-MIN", "total")
+    p.money_take(p.t["budget"].station_id, "services", 2 * room(r) + 10000.0)
+
+
+def _renovate(p: Plan) -> None:
+    p.station_set(p.pick("A-RENOVATE", "station").station_id, "renovated", 0)
+
+
+def _access(p: Plan) -> None:
+    p.station_set(p.pick("F-ACCESS", "station", lambda r: r.station_id in p.active()).station_id,
+                  "access_retrofit", 0)
+
+
+def _demo_standard_workers(p: Plan) -> None:
+    sid = _demo_station(p)
+    keep = int(figure(p.inst, "F-DEMO", "min_social_workers")) - 1
+    p.remove_sw(sid, int(p.staff_at(sid, "social_workers")) - keep)
+
+
+def _demo_standard_services(p: Plan) -> None:
+    sid = _demo_station(p)
+    keep = int(figure(p.inst, "F-DEMO", "min_featured")) - 1
+    v = p.t["services"]
+    n = int(v[(v.station_id == sid) & (v.kind == "featured")].offered.sum())
+    p.offer(sid, "featured", n=n - keep)
+
+
+def _feature(cid: str) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        v = p.t["services"]
+        sid = p.active()[0]
+        n = int(v[(v.station_id == sid) & (v.kind == "featured")].offered.sum())
+        p.offer(sid, "featured", n=n)
+    return run
+
+
+def _cover_down(cid: str, fam: str, special: bool = False) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        r = p.pick(cid, fam)
+        groups = {g.id for g in p.inst.groups if g.special} if special else None
+        p.cover_reduce(room(r) + 100.0, groups)
+    return run
+
+
+def _staff_total_down(p: Plan) -> None:
+    r = p.pick("A-STAFF-DENSITY", "total")
+    p.remove_total(("volunteers", "admin"), int(math.floor(room(r) + 1e-9)) + 1)
+
+
+def _volunteers_down(p: Plan) -> None:
+    r = p.pick("A-VOLUNTEER", "total")
+    p.remove_total(("volunteers",), int(math.floor(room(r) + 1e-9)) + 1)
+
+
+def _coverage_share(p: Plan) -> None:
+    s = p.t["stations"]
+    sid = next(x for x in s.station_id[s.built == 1] if p.info.at[x, "status"] == "new")
+    p.station_set(sid, "built", 0)
+    p.station_set(sid, "active", 0)
+
+
+# One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
+BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
+    # --- a-district ---
+    ("a-district", "A-AREA", "station"): lambda p: _area(p, "A-AREA", "station"),
+    ("a-district", "A-BASIC", "station"): _basic("A-BASIC"),
+    ("a-district", "A-BUDGET-PERCAP", "total"): _money_up("A-BUDGET-PERCAP", "total", "services"),
+    ("a-district", "A-CANTEEN", "count"): _soft_or(lambda p: p.offer(_served(p, "elderly_meals")[0],
+                                                                     service="elderly_meals"),
+                                                   "A-CANTEEN", "count", lambda p: bool(_served(p, "elderly_meals"))),
+    ("a-district", "A-CANTEEN", "coverage"): _canteen_coverage,
+    ("a-district", "A-CASELOAD", "station"): _caseload,
+    ("a-district", "A-CERT-MIN", "station"): _cert_min,
+    ("a-district", "A-CERT-RATE", "total"): _all_uncertified,
+    ("a-district", "A-COVERAGE", "one_stop"): _soft_or(_one_stop, "A-COVERAGE", "one_stop",
+                                                       lambda p: bool((p.t["stations"].one_stop_upgrade == 1).any())),
+    ("a-district", "A-COVERAGE", "rural"): lambda p: p.misreport(p.pick("A-COVERAGE", "rural")),
+    ("a-district", "A-COVERAGE", "urban"): lambda p: p.misreport(p.pick("A-COVERAGE", "urban")),
+    ("a-district", "A-DIRECT-MIN", "total"): _direct_min,
+    ("a-district", "A-FEATURE", "station"): _feature("A-FEATURE"),
+    ("a-district", "A-FLEX", "station"): _zone("A-FLEX", "station", "flex", -1.0),
+    ("a-district", "A-MATCH", "total"): _cover_down("A-MATCH", "total"),
+    ("a-district", "A-RENOVATE", "station"): _renovate,
+    ("a-district", "A-SALARY", "station"): _money_down("A-SALARY", "station", "salaries"),
+    ("a-district", "A-SPLIT", "facilities"): _money_up("A-SPLIT", "facilities", "facilities"),
+    ("a-district", "A-SPLIT", "salaries"): _money_up("A-SPLIT", "salaries", "salaries"),
+    ("a-district", "A-SPLIT", "services"): _money_up("A-SPLIT", "services", "services"),
+    ("a-district", "A-STAFF-DENSITY", "total"): _staff_total_down,
+    ("a-district", "A-STAFF-MIX", "admin"): _staff_mix("admin"),
+    ("a-district", "A-STAFF-MIX", "social_worker"): _staff_mix("social_worker"),
+    ("a-district", "A-STAFF-MIX", "volunteer"): _staff_mix("volunteer"),
+    ("a-district", "A-VARIETY", "station"): _variety,
+    ("a-district", "A-VOLUNTEER", "total"): _volunteers_down,
+    ("a-district", "A-ZONES", "activity"): _zone("A-ZONES", "activity", "activity", -1.0),
+    ("a-district", "A-ZONES", "admin"): _zone("A-ZONES", "admin", "admin", 1.0),
+    ("a-district", "A-ZONES", "service"): _zone("A-ZONES", "service", "service", -1.0),
+    # --- fuzhou ---
+    ("fuzhou", "F-ACCESS", "station"): _access,
+    ("fuzhou", "F-AREA", "area"): lambda p: _area(p, "F-AREA", "area"),
+    ("fuzhou", "F-AREA", "display"): _zone("F-AREA", "display", "activity", -1.0),
+    ("fuzhou", "F-AREA", "office"): _zone("F-AREA", "office", "admin", 1.0),
+    ("fuzhou", "F-AREA", "service"): _zone("F-AREA", "service", "service", -1.0),
+    ("fuzhou", "F-BUILD", "new"): _unbuild("new"),
+    ("fuzhou", "F-BUILD", "upgraded"): _unbuild("upgrade"),
+    ("fuzhou", "F-BUILD-SUBSIDY", "station"): lambda p: p.money_add(p.pick("F-BUILD-SUBSIDY", "station").station_id,
+                                                                    "facilities", 1000.0),
+    ("fuzhou", "F-CERT-RATE", "certified"): _all_uncertified,
+    ("fuzhou", "F-CERT-RATE", "intermediate"): _no_intermediate,
+    ("fuzhou", "F-COVERAGE", "total"): _coverage_share,
+    ("fuzhou", "F-DEMO", "count"): lambda p: p.station_set(_demo_station(p), "demo", 0),
+    ("fuzhou", "F-DEMO", "per_county"): _demo_off_in_county,
+    ("fuzhou", "F-DEMO", "standard"): _demo_standard_workers,
+    ("fuzhou", "F-DEMO", "standard/services"): _demo_standard_services,
+    ("fuzhou", "F-FEATURE", "station"): _feature("F-FEATURE"),
+    ("fuzhou", "F-HIRING", "in_post"): _sw_total_down("F-HIRING", "in_post"),
+    ("fuzhou", "F-OPS-STATION", "station"): _money_down("F-OPS-STATION", "station", "salaries"),
+    ("fuzhou", "F-OPS-SUBSIDY", "station"): _money_down("F-OPS-SUBSIDY", "station", "salaries"),
+    ("fuzhou", "F-SALARY", "station"): _money_down("F-SALARY", "station", "salaries"),
+    ("fuzhou", "F-SPECIAL", "total"): _cover_down("F-SPECIAL", "total", special=True),
+    ("fuzhou", "F-SW-DENSITY", "per_10k"): _sw_total_down("F-SW-DENSITY", "per_10k"),
+    ("fuzhou", "F-SW-DENSITY", "stated_total"): _sw_total_down("F-SW-DENSITY", "stated_total"),
+    ("fuzhou", "F-SW-RURAL", "station"): _sw_down("F-SW-RURAL", "station"),
+    ("fuzhou", "F-SW-URBAN", "station"): _sw_down("F-SW-URBAN", "station"),
+    ("fuzhou", "F-TOTAL", "construction"): _construction,
+    ("fuzhou", "F-TOTAL", "operations"): _money_up("F-TOTAL", "operations", "services"),
+    ("fuzhou", "F-USES", "salaries"): _money_up("F-USES", "salaries", "salaries"),
+    ("fuzhou", "F-USES", "services"): _money_up("F-USES", "services", "services"),
+    ("fuzhou", "F-USES", "training"): _money_up("F-USES", "training", "training"),
+}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_family_in_the_plan_has_a_break(seeds: dict[str, tuple[Instance, Path]], seed: str) -> None:
+    written = pd.read_csv(seeds[seed][1] / "clauses.csv")
+    families = set(zip(written.clause_id, written.family, strict=True))
+    covered = {(c, f.split("/")[0]) for s, c, f in BREAKS if s == seed}
+    assert families <= covered, f"no break case for {sorted(families - covered)}"
+
+
+@pytest.mark.parametrize("key", list(BREAKS), ids=[f"{s}:{c}:{f}" for s, c, f in BREAKS])
+def test_a_broken_family_is_caught(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path,
+                                   key: tuple[str, str, str]) -> None:
+    seed, cid, fam = key
+    inst, plan_dir = seeds[seed]
+    p = Plan(plan_dir, tmp_path / "broken", inst)
+    BREAKS[key](p)
+    report = verify_plan(inst, p.save())
+    bad = [c for c in report.failures if c.clause_id == cid and c.family == fam.split("/")[0]]
+    assert bad, f"{cid} [{fam}] not caught:\n{format_report(report)}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_understated_soft_deviation_is_caught(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path,
+                                                    seed: str) -> None:
+    inst, plan_dir = seeds[seed]
+    written = pd.read_csv(plan_dir / "clauses.csv", dtype={"station_id": str})
+    tol = Tolerance()
+    big = [d > 4 * tol.of(u, lim) for d, u, lim in zip(written.deviation, written.unit, written.limit, strict=True)]
+    soft = written[(written["mode"] == "soft") & np.array(big, dtype=bool)]
+    # Both seeds' plans carry soft deviations (the documents' conflicts): a plan without any would mean the
+    # test no longer tests anything, so it fails rather than skips.
+    assert not soft.empty, "no soft deviation in this seed plan"
+    for n, (i, row) in enumerate(soft.drop_duplicates(["clause_id", "family"]).iterrows()):
+        d = tmp_path / f"p{n}"
+        shutil.copytree(plan_dir, d)
+        df = written.copy()
+        df.loc[i, "deviation"] = row.deviation / 2
+        df.to_csv(d / "clauses.csv", index=False)
+        report = verify_plan(inst, d)
+        assert failed(report) == {row.clause_id}, (row.clause_id, row.family, format_report(report))
+
+
+def _station_with(p: Plan, table: str, col: str) -> str:
+    t = p.t[table]
+    return str(t.station_id[t[col].idxmax()])
+
+
+def _e1(p: Plan) -> None:
+    sid = str(p.inst.staff["station_id"][np.asarray(p.inst.staff["type"]) == "social_worker"][0])
+    p.remove_sw(sid, int(p.staff_at(sid, "social_workers")))
+
+
+def _e2(p: Plan) -> None:
+    """Staff at a new station not built: add some to an unbuilt one, or unbuild a staffed one."""
+    s = p.t["stations"]
+    new = [x for x in s.station_id if p.info.at[x, "status"] == "new"]
+    unbuilt = [x for x in new if int(s.loc[s.station_id == x, "built"].iloc[0]) == 0]
+    if unbuilt:
+        p.staff_add(unbuilt[0], "admin", 1)
+    else:
+        sid = max(new, key=lambda x: p.staff_at(x, "social_workers"))
+        p.station_set(sid, "built", 0)
+        p.station_set(sid, "active", 0)
+
+
+def _e4(p: Plan) -> None:
+    sid = _station_with(p, "staff", "social_workers")
+    for col in ("admin", "volunteers"):
+        p.staff_add(sid, col, -int(p.staff_at(sid, col)))
+    p.remove_sw(sid, int(p.staff_at(sid, "social_workers")))
+
+
+def _e5(p: Plan) -> None:
+    c = p.t["coverage"]
+    sid = str(c.station_id[c.covered.idxmax()])
+    p.t["services"].loc[p.t["services"].station_id == sid, "offered"] = 0
+
+
+def _money_zero(use: str, table: str = "budget", col: str | None = None) -> Callable[[Plan], None]:
+    def run(p: Plan) -> None:
+        sid = _station_with(p, table, col or use)
+        b = p.t["budget"]
+        p.money_add(sid, use, -float(b.loc[b.station_id == sid, use].iloc[0]))
+    return run
+
+
+def _e9(p: Plan) -> None:
+    p.zone_add(p.active()[0], "service", 10.0)
+
+
+def _bounds(p: Plan) -> None:
+    c = p.t["coverage"]
+    i = c.index[c.demand > 0][0]
+    c.loc[i, "covered"] = c.loc[i, "demand"] + 10.0
+
+
+# Engine rules broken on a solved seed: (seed, rule, family) -> edit.
+ENGINE_BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
+    ("a-district", "E1", "social_worker"): _e1,
+    ("a-district", "E2", "staff"): _e2,
+    ("a-district", "E3", "station"): _money_zero("salaries", "staff", "social_workers"),
+    ("a-district", "E4", "station"): _e4,
+    ("a-district", "E5", "*"): _e5,
+    ("a-district", "E6", "station"): _money_zero("services"),
+    ("a-district", "E7", "station"): _money_zero("facilities"),
+    ("fuzhou", "E8", "station"): _money_zero("training", "staff", "social_workers"),
+    ("fuzhou", "E9", "station"): _e9,
+    ("fuzhou", "E-BOUNDS", "*"): _bounds,
+}
+
+
+@pytest.mark.parametrize("key", list(ENGINE_BREAKS), ids=[f"{s}:{c}" for s, c, _ in ENGINE_BREAKS])
+def test_a_broken_engine_rule_is_caught(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path,
+                                        key: tuple[str, str, str]) -> None:
+    seed, rule, fam = key
+    inst, plan_dir = seeds[seed]
+    p = Plan(plan_dir, tmp_path / "broken", inst)
+    ENGINE_BREAKS[key](p)
+    report = verify_plan(inst, p.save())
+    assert [c for c in report.failures if c.clause_id == rule and fam in ("*", c.family)], format_report(report)
+
+
+def test_summary_totals_of_a_solved_plan_are_checked(seeds: dict[str, tuple[Instance, Path]],
+                                                     tmp_path: Path) -> None:
+    inst, plan_dir = seeds["fuzhou"]
+    d = tmp_path / "p"
+    shutil.copytree(plan_dir, d)
+    data = json.loads((d / "summary.json").read_text())
+    data["totals"]["money"]["salaries"] += 1000.0
+    (d / "summary.json").write_text(json.dumps(data))
+    r = verify_plan(inst, d)
+    assert failed(r) == {"E-TOTALS"} and [c.family for c in r.failures] == ["money.salaries"]
+
+

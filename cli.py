@@ -244,6 +244,10 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
+    if instance.horizon is not None and method == "decompose":
+        click.echo(f"error: --method decompose takes one-year instances; {instance_path} plans the years "
+                   f"{', '.join(map(str, instance.years))} as one model (use --method monolithic)", err=True)
+        sys.exit(EXIT_INPUT)
     options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
     from allocator.decompose import DecomposeOptions
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from allocator.instance import BY_ID, InputIssue, Instance
-from allocator.station import Model, RowBlock, build
+from allocator.station import Model, RowBlock, build_model
 from solvers import SolveOptions, Status, get_backend
 
 Family = tuple[str, str]
@@ -178,7 +178,7 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
     diag.data_issues = [f"{w.message} ({w.column})" for w in (warnings or [])]
 
     def feasible(drop: frozenset[Family]) -> bool | None:
-        r = backend.solve(build(instance, strict=strict, drop=drop, feasibility=True).problem,
+        r = backend.solve(build_model(instance, strict=strict, drop=drop, feasibility=True).problem,
                           SolveOptions(time_limit=time_limit))
         if r.status is Status.INFEASIBLE:
             return False
@@ -193,7 +193,7 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
         return diag
     if first is None:
         diag.notes.append(f"feasibility could not be decided within {time_limit:g} s")
-    elastic = build(instance, strict=strict, elastic=True)
+    elastic = build_model(instance, strict=strict, elastic=True)
     res = backend.solve(elastic.problem, opts)
     if res.status.has_solution and res.x is not None:
         diag.relaxation = _relaxed(instance, elastic, res.x)
@@ -224,7 +224,7 @@ def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Famil
     """The smallest change of family ``fam`` alone that removes the conflict (None if it cannot)."""
     from solvers.base import MilpProblem
 
-    model = build(instance, strict=strict, elastic=True, drop=drop)
+    model = build_model(instance, strict=strict, elastic=True, drop=drop)
     ub = model.problem.col_upper.copy()
     for rb in model.rows:
         if rb.soft and (rb.clause, rb.family) != fam:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance import BY_ID, Instance, with_settings
-from allocator.station import Plan, build, solve_instance
+from allocator.station import Plan, build_model, solve_instance
 from solvers import SolveOptions, Status, get_backend
 
 SECTIONS = ("instance", "objective", "groups", "staff_types", "costs", "stated", "documents")
@@ -83,10 +83,11 @@ class WhatIf:
 
 def _station_frame(plan: Plan) -> pd.DataFrame:
     t = plan.tables
-    staff = t["staff"].set_index("station_id")[["admin", "social_workers", "certified", "volunteers"]]
-    money = t["budget"].set_index("station_id")[["facilities", "salaries", "services", "training"]]
-    svc = t["services"].groupby("station_id")["offered"].sum().rename("services_offered")
-    cov = t["coverage"].groupby("station_id")["covered"].sum().rename("covered")
+    key = ["year", "station_id"] if "year" in t["staff"].columns else "station_id"  # a horizon: per year
+    staff = t["staff"].set_index(key)[["admin", "social_workers", "certified", "volunteers"]]
+    money = t["budget"].set_index(key)[["facilities", "salaries", "services", "training"]]
+    svc = t["services"].groupby(key)["offered"].sum().rename("services_offered")
+    cov = t["coverage"].groupby(key)["covered"].sum().rename("covered")
     return pd.concat([staff, money, svc, cov], axis=1)
 
 
@@ -179,7 +180,7 @@ def prices(instance: Instance, solver: str = "highs", options: SolveOptions | No
     base = solve_instance(instance, solver, options)
     if not base.status.has_solution or base.objective is None:
         return base, []
-    model = build(instance)
+    model = build_model(instance)
     duals = _fixed_integer_duals(model, base, instance, solver)
     out: list[RulePrice] = []
     families = sorted({(rb.clause, rb.family, rb.unit) for rb in model.rows if rb.clause != "ENGINE"})

@@ -200,3 +200,10 @@ def build_horizon(instance: Instance, strict: bool = False, drop: frozenset[tupl
 
 
 __all__ = ["HorizonModel", "RowBlock", "build_horizon"]
+
+
+def build_model(instance: Instance, **kw: bool | frozenset[tuple[str, str]]) -> Model:
+    """:func:`build_horizon` for a horizon instance, :func:`allocator.station.builder.build` otherwise."""
+    from allocator.station.builder import build
+
+    return build_horizon(instance, **kw) if instance.horizon is not None else build(instance, **kw)  # type: ignore[arg-type]

@@ -61,7 +61,9 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
     # Names double the build time at national scale and only an exported model reads them.
     horizon = instance.horizon is not None
-    if horizon and choose_method(instance, method) == "decompose":
+    if horizon and method == "auto":
+        method = "monolithic"  # the years are linked in every row block: no county batches to solve apart
+    if horizon and method == "decompose":
         raise ValueError(f"{instance.name}: a horizon instance (years {list(instance.years)}) is solved as one "
                          "model; --method decompose takes one-year instances only")
     if horizon:

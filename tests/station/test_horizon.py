@@ -205,3 +205,39 @@ def test_broken_horizon_plan_fails_verify_naming_clause_and_year(two: Path, two_
     failing = [ln for ln in r.output.splitlines() if clause in ln and "FAIL" in ln.upper()]
     assert failing, r.output
     assert any(y in r.output for y in ("S1 2024", "S2 2024", "S1 2025", "S2 2025")), r.output
+
+
+def test_path_rules_carry_interpolate_flow_absent() -> None:
+    from allocator.instance.horizon import resolve
+
+    pts = ((2024, 600.0), (2026, 1200.0))
+    assert resolve(pts, 2025, "carry") == 600.0
+    assert resolve(pts, 2025, "interpolate") == 900.0
+    assert resolve(pts, 2025, "flow") is None
+    assert resolve(pts, 2025, "absent") is None
+    assert resolve(pts, 2027, "interpolate") == 1200.0  # after the last point: carried
+    assert resolve(pts, 2023, "carry") is None  # before the first: nothing invented
+
+
+def test_seed_horizon_figures_per_year() -> None:
+    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou-horizon")
+    fig = {y: inst.for_year(y) for y in inst.years}
+    assert [fig[y].clause("F-HIRING").figures.get("in_post") for y in inst.years] == [600, 900, 1200]
+    assert [fig[y].clause("F-HIRING").figures.get("recruited") for y in inst.years] == [500, None, None]
+    assert [fig[y].clause("F-TOTAL").figures["operations_per_year"] for y in inst.years] == [30e6, 45e6, 45e6]
+    assert [fig[y].any_clause("F-TURNOVER").figures["rate"] for y in inst.years] == [0.25, 0.20, 0.15]
+    assert [fig[y].clause("F-CERT-RATE").figures["share"] for y in inst.years] == [0.18, 0.30, 0.35]
+    assert [fig[y].clause("F-BUILD") is not None for y in inst.years] == [True, False, False]
+    assert [fig[y].clause("F-DEMO") is not None for y in inst.years] == [False, True, True]
+    assert [fig[y].clause("F-DEMO").figures["count"] for y in (2025, 2026)] == [10, 15]
+
+
+@pytest.mark.parametrize("years, rule", [("[2024, 2026]", "out_of_range"), ('"2024"', "wrong_type")])
+def test_bad_years_are_refused_with_exit_2(two: Path, tmp_path: Path, years: str, rule: str) -> None:
+    bad = tmp_path / "bad"
+    shutil.copytree(two, bad)
+    text = (bad / "instance.toml").read_text().replace("years = [2024, 2025]", f"years = {years}")
+    (bad / "instance.toml").write_text(text.replace("weights = [1.0, 2.0]\n", ""))
+    r = CliRunner().invoke(main, ["validate", str(bad)])
+    assert r.exit_code == 2, r.output
+    assert "instance.years" in r.output and rule in r.output, r.output

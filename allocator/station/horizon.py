@@ -113,8 +113,11 @@ class HorizonModel(Model):
         suffix = "" if year is None else f"@{year}"
         cols = {n[: len(n) - len(suffix)]: b for n, b in self.columns.items() if suffix and n.endswith(suffix)}
         if year is not None and year != self.years[0]:
-            for w in WORKS:  # shared with the first year
-                cols[w] = self.columns[f"{w}@{self.years[0]}"]
+            first = f"@{self.years[0]}"
+            for n, b in self.columns.items():  # works and zones are shared with the first year
+                base = n[: len(n) - len(first)]
+                if n.endswith(first) and (base in WORKS or base.startswith(("z_", "inc_"))):
+                    cols[base] = b
         rows = tuple(rb for rb, y in zip(self.rows, self.block_years, strict=True) if y == year)
         return Model(self.problem, cols, rows, self.strict, self.notes)
 

@@ -166,7 +166,7 @@ def year_plan(plan: Any, year: int) -> Any:
     for name, df in plan.tables.items():
         if name in ("hires", "leavers", "upgrades", "path") or "year" not in df.columns:
             continue
-        keep = df["year"].astype(str) == str(year)
+        keep = pd.to_numeric(df["year"], errors="coerce") == year  # clauses.csv's year reads back as a float
         one = df[keep].drop(columns="year").reset_index(drop=True)
         if name == "stations" and "built_year" in one.columns:
             one = one.drop(columns="built_year")

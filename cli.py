@@ -156,18 +156,19 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
           batch_size: int, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
     from allocator.plan import format_plan, solve_instance, write_plan
-    from solvers import SolveOptions, backend_names
+    from solvers import Deadline, SolveOptions, backend_names
 
+    deadline = Deadline.start(time_limit)  # --time-limit covers load, build, solve and write
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
-    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
+    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline)
     if mps:
         from allocator.model import build
         from solvers import get_backend
 
-        get_backend("highs").write(build(instance, strict=strict).problem, mps)  # type: ignore[attr-defined]
+        get_backend("highs").write(build(instance, strict=strict).problem, mps)
     from allocator.decompose import DecomposeOptions
 
     plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from allocator.atomic import write_dir_atomically
 from allocator.instance import Instance
 from allocator.model import MONEY, Model, build
 from allocator.policy import BY_ID
-from solvers import SolveOptions, SolverResult, Status, get_backend
+from solvers import Deadline, SolveOptions, SolverResult, Status, get_backend
 
 DEFAULT_GAP = 0.01
 
@@ -91,13 +91,15 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         Batch size, workers and Dask address of the decomposition.
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
+    if options.deadline is None and options.time_limit is not None:  # the limit covers the build too
+        options = replace(options, deadline=Deadline.start(options.time_limit))
     model = build(instance, strict=strict, drop=drop)
     chosen = choose_method(instance, method)
     if chosen == "decompose":
         from allocator.decompose import solve_decomposed
 
-        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str), options, solver,
-                                  decompose)
+        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str),
+                                  options.within_deadline(), solver, decompose)
     else:
         result = get_backend(solver).solve(model.problem, options)
     manifest = {

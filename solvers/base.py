@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -207,6 +208,20 @@ class SolveOptions:
     lp_method: str = "auto"
     heuristics: bool = True
     deadline: Deadline | None = None
+
+    def within_deadline(self) -> SolveOptions:
+        """These options with ``time_limit`` cut to what the deadline leaves, less its margin.
+
+        For a caller that budgets its own time from ``time_limit`` (the decomposition) rather
+        than handing the options to a backend, which reads the deadline itself.
+        """
+        if self.deadline is None or self.deadline.at is None:
+            return self
+        from solvers.deadline import solver_limit
+
+        left = solver_limit(self.time_limit, self.deadline, time.monotonic())
+        # (never 0: a caller may read a limit of 0 as "none")
+        return replace(self, time_limit=max(1e-3, left if left is not None else 0.0))
 
 
 @dataclass(frozen=True, eq=False)

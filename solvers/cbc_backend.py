@@ -24,8 +24,8 @@ Time: CBC's own ``sec`` limit is the time left (:func:`solvers.deadline.solver_l
 overruns it (408 s on a 300 s limit, SOLVER-NOTES), so at the guard's time
 (:func:`solvers.deadline.stop_at`) a timer sends CBC SIGINT, on which CBC stops
 its search and writes the best plan it has ("Stopped on ctrl-c"), reported
-FEASIBLE; a CBC still running ``INTERRUPT_GRACE`` seconds later is killed (no
-plan).  The CBC process is found among this process' children by the
+FEASIBLE; a CBC still running ``KILL_GRACE`` seconds after the give-up time
+(:func:`solvers.deadline.give_up_at`) is killed (no plan).  The CBC process is found among this process' children by the
 temporary folder on its command line (Linux ``/proc``; elsewhere only CBC's
 own limit and :func:`solvers.guard.solve_guarded` apply).
 """
@@ -63,9 +63,12 @@ from solvers.base import (
 )
 from solvers.check import max_violation as max_violation  # re-exported: the check lived here
 from solvers.check import plan_is_valid
-from solvers.deadline import solver_limit, stop_at
+from solvers.deadline import give_up_at, solver_limit, stop_at
 
-INTERRUPT_GRACE = 2.0  # seconds between SIGINT and SIGKILL to a CBC that overran
+# Seconds after the give-up time (solvers.deadline.give_up_at) before a CBC that ignored SIGINT is
+# killed: after SIGINT, CBC and PuLP take about a second to write and read the plan back (several on a
+# busy machine), and a kill loses it.
+KILL_GRACE = 2.5
 
 _BOUND_RE = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
 _RESULT_RE = re.compile(r"^Result - (.+)$", re.MULTILINE)
@@ -197,10 +200,10 @@ def _children_running(marker: str) -> list[int]:
 
 
 class _CbcGuard:
-    """At ``stop`` (monotonic) send SIGINT to the CBC run marked by ``marker``; SIGKILL after a grace."""
+    """At ``stop`` (monotonic) send SIGINT to the CBC run marked by ``marker``; at ``kill``, SIGKILL."""
 
-    def __init__(self, stop: float | None, marker: str) -> None:
-        self.stop, self.marker = stop, marker
+    def __init__(self, stop: float | None, kill: float | None, marker: str) -> None:
+        self.stop, self.kill, self.marker = stop, kill, marker
         self.interrupted = self.killed = False
         self._timers: list[threading.Timer] = []
 
@@ -223,7 +226,8 @@ class _CbcGuard:
     def _interrupt(self) -> None:
         if self._signal(signal.SIGINT):
             self.interrupted = True
-        self._later(INTERRUPT_GRACE, self._kill)
+        if self.kill is not None:
+            self._later(self.kill - time.monotonic(), self._kill)
 
     def _kill(self) -> None:
         if self._signal(signal.SIGKILL):
@@ -240,9 +244,8 @@ class _CbcGuard:
 
 
 class _KilledError(Exception):
-    def __init__(self, grace: float) -> None:
+    def __init__(self) -> None:
         super().__init__("CBC killed by the guard")
-        self.grace = grace
 
 
 class CbcBackend(BackendBase):
@@ -283,12 +286,11 @@ class CbcBackend(BackendBase):
         started = time.monotonic()
         try:
             return self._solve(problem, options, start, started)
-        except _KilledError as killed:
+        except _KilledError:
             return SolverResult(
                 Status.NO_SOLUTION, solver=self.name, solver_version=self.version(), raw_status="killed",
                 seconds=time.perf_counter() - start, extra={"guard_interrupted": True, "guard_killed": True},
-                message=f"CBC ignored the wall-clock guard's interrupt for {killed.grace:g} s and was "
-                        "stopped; no plan",
+                message="CBC did not answer the wall-clock guard's interrupt in time and was stopped; no plan",
             )
         except Exception as exc:  # a solver failure is a status, not a crash
             return SolverResult(
@@ -299,8 +301,10 @@ class CbcBackend(BackendBase):
     def _solve(self, problem: MilpProblem, options: SolveOptions, start: float, started: float) -> SolverResult:
         lp, variables = build_pulp(problem)
         stop = stop_at(options.time_limit, options.deadline, started)
+        give_up = give_up_at(options.time_limit, options.deadline, started)
+        kill = None if give_up is None else give_up + KILL_GRACE
         limit = solver_limit(options.time_limit, options.deadline, started)
-        log, interrupted = self._run(lp, problem, options, limit, [], stop)
+        log, interrupted = self._run(lp, problem, options, limit, [], (stop, kill))
         result = self._result(problem, options, lp, variables, log, time.perf_counter() - start, interrupted)
         if result.extra.get("plan_mismatch"):
             # CBC 2.10.3's integer preprocessing can write a plan other than the one it found
@@ -309,7 +313,7 @@ class CbcBackend(BackendBase):
             # without that preprocessing gave the proven plan in every such case we found.
             left = solver_limit(options.time_limit, options.deadline, started)
             if left is None or left > 0:
-                log, interrupted = self._run(lp, problem, options, left, ["preprocess off"], stop)
+                log, interrupted = self._run(lp, problem, options, left, ["preprocess off"], (stop, kill))
                 retry = self._result(problem, options, lp, variables, log, time.perf_counter() - start, interrupted)
                 if not retry.extra.get("plan_mismatch") and retry.status.has_solution:
                     return SolverResult(
@@ -322,8 +326,9 @@ class CbcBackend(BackendBase):
         return result
 
     def _run(self, lp, problem: MilpProblem, options: SolveOptions, time_limit: float | None,  # type: ignore[no-untyped-def]
-             extra: list[str], stop: float | None) -> tuple[str, bool]:
-        """Run CBC on ``lp`` through PuLP, interrupted at ``stop``; return CBC's log and whether it was."""
+             extra: list[str], guard_at: tuple[float | None, float | None]) -> tuple[str, bool]:
+        """Run CBC on ``lp`` through PuLP, interrupted and killed at ``guard_at``; return its log and
+        whether it was interrupted."""
         import pulp
 
         path = _cbc_path()
@@ -347,11 +352,11 @@ class CbcBackend(BackendBase):
             )
             solver.tmpDir = tmp  # PuLP leaves its files behind when CBC fails
             try:
-                with _CbcGuard(stop, tmp) as guard:
+                with _CbcGuard(*guard_at, tmp) as guard:
                     lp.solve(solver)
             except pulp.PulpSolverError as exc:
                 if guard.killed:
-                    raise _KilledError(INTERRUPT_GRACE) from None
+                    raise _KilledError() from None
                 log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
                 tail = " | ".join(line for line in log.splitlines() if "error" in line.lower() or "No match" in line)
                 raise RuntimeError(f"{exc}; CBC log: {tail[:500]}") from None

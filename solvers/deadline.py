@@ -6,17 +6,21 @@ take half a minute (issue 17, item 20: 10,000 stations ran 169 s on a 120 s
 limit).  A :class:`Deadline` is started when the command starts and travels in
 :class:`solvers.SolveOptions`; every solve path asks it how much time is left.
 
-Three times matter, all derived from the deadline by the backends
-(:func:`solver_limit`, :func:`stop_at`):
+Four times matter, all derived from the deadline by the backends
+(:func:`solver_limit`, :func:`stop_at`, :func:`give_up_at`), ``m`` being the
+margin (:func:`margin_for`):
 
-* the solver's **own limit**: the time left minus a margin kept for reading
-  the solution back, building the plan's tables and writing them;
-* the **guard**: a little later, the backend interrupts its solver from a
-  callback or another thread (HiGHS' interrupt callback, SCIP's
+* the solver's **own limit**, due at ``deadline - m``: the margin is kept for
+  reading the solution back, building the plan's tables and writing them;
+* the **guard**, at the same time: the backend interrupts its solver from
+  a callback or another thread (HiGHS' interrupt callbacks, SCIP's
   ``InterruptSolve``, CP-SAT's ``stop_search``, SIGINT to CBC); each of them
   then returns the best plan it holds, which the backend reports as FEASIBLE
   with its gap (SOLVER-NOTES: HiGHS overruns its own limit in root cut
   separation, CBC overruns too);
+* **giving up**, at ``deadline - m/2``: a solver still busy where it checks no
+  interrupt (HiGHS' presolve) is no longer waited for; the backend returns
+  the incumbent it recorded, or no plan;
 * the **deadline** itself, by which the command has written its answer.
 
 The clock is :func:`time.monotonic`, which is shared by every process of one
@@ -30,14 +34,15 @@ import math
 import time
 from dataclasses import dataclass
 
-# Seconds kept back from the solver for extraction and writing: 5 % of the limit, at least 0.25 s, at
-# most 10 s (plan tables and CSVs of 10,000 stations take about 2 s on this machine).
-MARGIN_SHARE, MARGIN_MIN, MARGIN_MAX = 0.05, 0.25, 10.0
+# Seconds kept back from the solver for extraction and writing: 5 % of the limit, at least 1 s, at most
+# 10 s, and never more than half the limit (plan tables and CSVs of 10,000 stations take about 2 s on
+# this machine; HiGHS may take a few tenths of a second to reach an interrupt check on a busy one).
+MARGIN_SHARE, MARGIN_MIN, MARGIN_MAX = 0.05, 1.0, 10.0
 
 
 def margin_for(limit: float) -> float:
     """Seconds kept back from a solver given ``limit`` seconds in all."""
-    return min(MARGIN_MAX, max(MARGIN_MIN, MARGIN_SHARE * limit))
+    return min(MARGIN_MAX, max(MARGIN_MIN, MARGIN_SHARE * limit), limit / 2)
 
 
 @dataclass(frozen=True)
@@ -124,16 +129,32 @@ def solver_limit(time_limit: float | None, deadline: Deadline | None, started: f
     return max(0.0, min(limits)) if limits else None
 
 
+def _own_limit_at(time_limit: float | None, deadline: Deadline | None, started: float) -> tuple[float, float] | None:
+    """When the solver's own limit falls due (monotonic) and the margin that goes with it."""
+    dues = []
+    if time_limit is not None:
+        dues.append((started + float(time_limit), margin_for(float(time_limit))))
+    if deadline is not None and deadline.at is not None:
+        dues.append((deadline.at - deadline.margin(), deadline.margin()))
+    return min(dues) if dues else None
+
+
 def stop_at(time_limit: float | None, deadline: Deadline | None, started: float) -> float | None:
     """Monotonic time at which a backend interrupts a solver that overran its own limit.
 
-    Half the margin after the solver's own limit, so that the solver's plan can still be read
-    back and written before the deadline; for a bare ``time_limit`` (no deadline) its margin
-    after ``started + time_limit``.
+    When the solver's own limit falls due (:func:`solver_limit`): solvers check their own
+    limit at fewer points than their interrupt callbacks (HiGHS in root cut separation).
     """
-    stops = []
-    if time_limit is not None:
-        stops.append(started + float(time_limit) + margin_for(float(time_limit)))
-    if deadline is not None and deadline.at is not None:
-        stops.append(deadline.at - deadline.margin() / 2)
-    return min(stops) if stops else None
+    due = _own_limit_at(time_limit, deadline, started)
+    return None if due is None else due[0]
+
+
+def give_up_at(time_limit: float | None, deadline: Deadline | None, started: float) -> float | None:
+    """Monotonic time after which a backend stops waiting for an interrupted solver.
+
+    Half the margin after the solver's own limit: with a deadline, the other half is left to
+    read the plan back and write it; with a bare ``time_limit`` the solve returns by
+    ``time_limit`` plus half its margin.
+    """
+    due = _own_limit_at(time_limit, deadline, started)
+    return None if due is None else due[0] + due[1] / 2

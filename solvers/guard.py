@@ -5,8 +5,8 @@ to 590 s in root cut separation; CBC ran 408 s).  Every built-in backend
 guards itself and returns its best plan when interrupted (see
 :mod:`solvers.deadline`); this module is for a solver that does not come back
 even then, or a backend without that guard: it solves in a child process and
-stops it ``grace`` seconds after the backend's own guard time
-(:func:`solvers.deadline.stop_at`, which honours ``SolveOptions.deadline``).
+stops it ``grace`` seconds after the backend's own give-up time
+(:func:`solvers.deadline.give_up_at`, which honours ``SolveOptions.deadline``).
 A plan the solver held when killed is lost, so the grace should leave the
 backend's own interrupt time to act.
 
@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection
 
 from solvers import get_backend
 from solvers.base import Backend, MilpProblem, SolveOptions, SolverResult, Status
-from solvers.deadline import stop_at
+from solvers.deadline import give_up_at
 
 
 def _child(conn: Connection, backend: Backend, problem: MilpProblem, options: SolveOptions) -> None:
@@ -73,9 +73,9 @@ def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions
         Options; without ``time_limit`` or ``deadline`` the backend is called
         directly in this process.
     grace : float
-        Seconds allowed beyond the backend's own guard time, ``time_limit`` plus
-        its margin or the deadline less half its margin (process start-up, model
-        hand-over and the solver's own wind-down all count).
+        Seconds allowed beyond the backend's own give-up time, ``time_limit`` plus
+        half its margin or the deadline less half its margin (process start-up,
+        model hand-over and the solver's own wind-down all count).
 
     Returns
     -------
@@ -85,7 +85,7 @@ def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions
         process), or ``ERROR`` if the child died without an answer.
     """
     backend = get_backend(backend_name)
-    stop = stop_at(options.time_limit, options.deadline, time.monotonic())
+    stop = give_up_at(options.time_limit, options.deadline, time.monotonic())
     if stop is None:
         return backend.solve(problem, options)
     budget = stop - time.monotonic() + float(grace)

@@ -9,13 +9,15 @@ simplex, IPM and MIP interrupt callbacks stop the solve once the guard's time
 (:func:`solvers.deadline.stop_at`) has passed: HiGHS overruns its own
 ``time_limit`` in root cut separation (SOLVER-NOTES), an interrupt there still
 returns the incumbent, reported FEASIBLE with its gap.  The solve runs in
-highspy's solver thread; should HiGHS not come back within a grace after the
-interrupt, the recorded incumbent is returned and the thread is left to finish
-on its own (it is a daemon: it does not keep the process alive).
+highspy's solver thread; should HiGHS not come back by the give-up time
+(:func:`solvers.deadline.give_up_at`; it checks no interrupt in presolve), the
+recorded incumbent is returned (or no plan) and the solve is left to finish,
+joined when the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -38,10 +40,7 @@ from solvers.base import (
     relative_gap,
 )
 from solvers.check import plan_is_valid
-from solvers.deadline import solver_limit, stop_at
-
-# Seconds to wait for HiGHS to return after the guard interrupted it.
-INTERRUPT_GRACE = 2.0
+from solvers.deadline import give_up_at, solver_limit, stop_at
 
 _INF = 1e30  # HiGHS' own infinity (kHighsInf) is inf; finite cap keeps MPS sane
 
@@ -125,10 +124,10 @@ def _pass(h, problem: MilpProblem) -> None:  # type: ignore[no-untyped-def]
 class _Guard:
     """Records a MIP's incumbents and interrupts HiGHS once ``stop`` (monotonic) has passed."""
 
-    def __init__(self, h: Any, stop: float) -> None:
+    def __init__(self, h: Any, stop: float, give_up: float) -> None:
         import highspy
 
-        self.stop = stop
+        self.stop, self.give_up = stop, give_up
         self.x: np.ndarray | None = None
         self.objective: float | None = None
         self.bound: float | None = None
@@ -151,11 +150,15 @@ class _Guard:
         if np.isfinite(b):
             self.bound = b
 
+    def due(self) -> bool:
+        """Whether the guard's time has passed."""
+        return time.monotonic() >= self.stop
+
     def _interrupt(self, e: Any) -> None:
         if e.callback_type == self._mip_interrupt:
             with self._lock:
                 self._note_bound(e.data_out)
-        if time.monotonic() >= self.stop:
+        if self.due():
             self.interrupted = True
             e.interrupt()
 
@@ -173,8 +176,8 @@ class _Guard:
 
     def abandoned(self, problem: MilpProblem, name: str, version: str, seconds: float) -> SolverResult:
         """The result when HiGHS did not come back after the interrupt: the recorded incumbent."""
-        note = (f"HiGHS did not return within {INTERRUPT_GRACE:g} s of the guard's interrupt; "
-                "its solver thread was left to finish")
+        note = (f"HiGHS did not return within {self.give_up - self.stop:.2g} s of the wall-clock guard's "
+                "interrupt (busy where it checks none, e.g. presolve); its solve was left to finish")
         found = self.incumbent(problem)
         extra: dict[str, object] = {"guard_interrupted": True}
         if found is None:
@@ -187,24 +190,80 @@ class _Guard:
                             extra=extra)
 
 
+class _BusyError(Exception):
+    """An earlier solve given up on had not ended by this one's give-up time."""
+
+
 class _AbandonedError(Exception):
     def __init__(self, guard: _Guard) -> None:
         super().__init__("HiGHS did not return after the interrupt")
         self.guard = guard
 
 
+# Solves given up on (HiGHS busy where it checks no interrupt, e.g. presolve), with the event their
+# thread sets when HiGHS returns.  Their callbacks are switched off at exit: a HiGHS thread that calls
+# into Python after the interpreter has shut down aborts the process ("terminate called without an
+# active exception", exit 134) instead of letting it exit with the command's code.
+_ABANDONED: list[tuple[Any, threading.Event]] = []
+
+
+def _join_abandoned() -> None:
+    while _ABANDONED:
+        h, finished = _ABANDONED.pop()
+        if not finished.is_set():
+            h.disableCallbacks()
+
+
+atexit.register(_join_abandoned)
+
+
+def _settle_abandoned(until: float | None) -> bool:
+    """Wait (until ``until``, monotonic; None: as long as it takes) for solves given up on to end.
+
+    HiGHS does not run two solves at once in one process (a second one returns "Not Set" at once);
+    an abandoned solve has been interrupted and ends at its next check.  Returns whether none is left.
+    """
+    while _ABANDONED:
+        h, finished = _ABANDONED[-1]
+        if not finished.wait(None if until is None else max(0.0, until - time.monotonic())):
+            return False
+        _ABANDONED.pop()
+    return True
+
+
 def _run(h: Any, guard: _Guard | None) -> None:
-    """Run HiGHS; guarded, in highspy's solver thread, waited for until the guard's time and a grace."""
+    """Run HiGHS; guarded, in a thread of its own, waited for until the guard's give-up time.
+
+    The interrupt callbacks stop HiGHS at its next check once the guard's time has passed; HiGHS
+    checks none during presolve, so a long presolve is given up on at the guard's ``give_up``
+    time: the caller gets the incumbent recorded so far (or no plan), and the solve finishes
+    in the background.  (Not highspy's ``startSolve``: its locks are class attributes, shared by
+    every ``Highs`` object, so one solve given up on would block all later ones.)
+    """
     if guard is None:
+        _settle_abandoned(None)
         h.run()
         return
-    h.startSolve()
-    done, _ = h.wait(max(0.0, guard.stop - time.monotonic()) + INTERRUPT_GRACE)
-    if not done:
+    if not _settle_abandoned(guard.give_up):
+        raise _BusyError()
+    finished = threading.Event()
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            h.run()  # the C++ run, which releases the GIL
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=target, name="highs-guarded", daemon=True).start()
+    if not finished.wait(max(0.0, guard.give_up - time.monotonic())):
         guard.interrupted = True
-        done, _ = h.wait(INTERRUPT_GRACE)
-    if not done:
+        _ABANDONED.append((h, finished))
         raise _AbandonedError(guard)
+    if failure:
+        raise failure[0]
 
 
 class HighsBackend(BackendBase):
@@ -252,7 +311,8 @@ class HighsBackend(BackendBase):
             h = _new_highs(options, solver_limit(options.time_limit, options.deadline, started))
             _pass(h, problem)
             stop = stop_at(options.time_limit, options.deadline, started)
-            guard = None if stop is None else _Guard(h, stop)
+            give_up = give_up_at(options.time_limit, options.deadline, started)
+            guard = None if stop is None or give_up is None else _Guard(h, stop, give_up)
             _run(h, guard)
             ms = h.getModelStatus()
             if ms == highspy.HighsModelStatus.kUnboundedOrInfeasible and not (guard and guard.interrupted):
@@ -266,6 +326,12 @@ class HighsBackend(BackendBase):
             return self._result(h, problem, options, ms, time.perf_counter() - start, guard)
         except _AbandonedError as stuck:
             return stuck.guard.abandoned(problem, self.name, self.version(), time.perf_counter() - start)
+        except _BusyError:
+            return SolverResult(
+                Status.NO_SOLUTION, solver=self.name, solver_version=self.version(), raw_status="busy",
+                seconds=time.perf_counter() - start, extra={"guard_interrupted": True},
+                message="HiGHS was still busy with a solve given up on earlier (it runs one solve at a "
+                        "time in a process) until this solve's time was up; no plan")
         except Exception as exc:  # a solver failure is a status, not a crash
             return SolverResult(
                 Status.ERROR, solver=self.name, message=f"{type(exc).__name__}: {exc}",

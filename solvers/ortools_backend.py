@@ -202,6 +202,8 @@ class OrtoolsScipBackend(BackendBase):
             S.OPTIMAL: Termination.OPTIMAL, S.FEASIBLE: Termination.LIMIT, S.INFEASIBLE: Termination.INFEASIBLE,
             S.UNBOUNDED: Termination.UNBOUNDED, S.NOT_SOLVED: Termination.LIMIT,
         }.get(code, Termination.ERROR)
+        if code == S.ABNORMAL and guard.fired:
+            termination = Termination.LIMIT  # interrupted before SCIP had anything to say: no plan
         # An LP stopped early has no checked plan.
         status = map_status(termination, code == S.OPTIMAL or (code == S.FEASIBLE and problem.is_mip))
         message = raw if threads_ok else f"{raw}; SCIP ignored threads={options.threads}"

@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -124,15 +125,18 @@ def _pass(h, problem: MilpProblem) -> None:  # type: ignore[no-untyped-def]
 class _Guard:
     """Records a MIP's incumbents and interrupts HiGHS once ``stop`` (monotonic) has passed."""
 
-    def __init__(self, h: Any, stop: float, give_up: float) -> None:
+    def __init__(self, h: Any, stop: float, give_up: float,
+                 on_incumbent: Callable[[np.ndarray | None, float | None, float | None], None] | None = None,
+                 ) -> None:
         import highspy
 
-        self.stop, self.give_up = stop, give_up
+        self.stop, self.give_up, self.on_incumbent = stop, give_up, on_incumbent
         self.x: np.ndarray | None = None
         self.objective: float | None = None
         self.bound: float | None = None
         self.interrupted = False
         self._mip_interrupt = highspy.cb.HighsCallbackType.kCallbackMipInterrupt
+        self._sent = 0.0
         self._lock = threading.Lock()
         h.cbMipImprovingSolution.subscribe(self._improving)
         for cb in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
@@ -144,6 +148,8 @@ class _Guard:
             self.x = np.array(out.mip_solution, dtype=np.float64, copy=True)
             self.objective = float(out.objective_function_value)
             self._note_bound(out)
+        if self.on_incumbent is not None:
+            self.on_incumbent(self.x, self.objective, self.bound)
 
     def _note_bound(self, out: Any) -> None:
         b = float(out.mip_dual_bound)
@@ -157,7 +163,12 @@ class _Guard:
     def _interrupt(self, e: Any) -> None:
         if e.callback_type == self._mip_interrupt:
             with self._lock:
+                before = self.bound
                 self._note_bound(e.data_out)
+            now = time.monotonic()
+            if self.on_incumbent is not None and self.bound != before and now - self._sent > 0.25:
+                self._sent = now
+                self.on_incumbent(None, None, self.bound)  # the bound alone, at most four times a second
         if self.due():
             self.interrupted = True
             e.interrupt()
@@ -201,17 +212,15 @@ class _AbandonedError(Exception):
 
 
 # Solves given up on (HiGHS busy where it checks no interrupt, e.g. presolve), with the event their
-# thread sets when HiGHS returns.  Their callbacks are switched off at exit: a HiGHS thread that calls
-# into Python after the interpreter has shut down aborts the process ("terminate called without an
-# active exception", exit 134) instead of letting it exit with the command's code.
+# thread sets when HiGHS returns.  They are waited for at exit (they have been interrupted and end at
+# HiGHS' next check): an interpreter that shuts down under a running HiGHS thread aborts ("terminate
+# called without an active exception", exit 134) instead of exiting with the command's code.  A solve
+# under a command's deadline runs in a child process instead (solvers.highs_child), stopped outright.
 _ABANDONED: list[tuple[Any, threading.Event]] = []
 
 
 def _join_abandoned() -> None:
-    while _ABANDONED:
-        h, finished = _ABANDONED.pop()
-        if not finished.is_set():
-            h.disableCallbacks()
+    _settle_abandoned(None)
 
 
 atexit.register(_join_abandoned)
@@ -303,6 +312,18 @@ class HighsBackend(BackendBase):
         SolverResult
             Normalised status; stopped by the limit or the guard with a plan: FEASIBLE, its gap.
         """
+        if options.deadline is not None and options.deadline.at is not None and hasattr(os, "fork"):
+            from solvers.highs_child import solve_in_child
+
+            return solve_in_child(self, problem, options)
+        return self.solve_here(problem, options)
+
+    def solve_here(self, problem: MilpProblem, options: SolveOptions,
+                   on_incumbent: Callable[[np.ndarray | None, float | None, float | None], None] | None = None,
+                   ) -> SolverResult:
+        """:meth:`solve` in this process (guarded in a thread under a limit); ``on_incumbent(x, objective,
+        bound)`` is called with each improving MIP solution, and with ``(None, None, bound)`` when the
+        dual bound moves."""
         import highspy
 
         start = time.perf_counter()
@@ -312,7 +333,7 @@ class HighsBackend(BackendBase):
             _pass(h, problem)
             stop = stop_at(options.time_limit, options.deadline, started)
             give_up = give_up_at(options.time_limit, options.deadline, started)
-            guard = None if stop is None or give_up is None else _Guard(h, stop, give_up)
+            guard = None if stop is None or give_up is None else _Guard(h, stop, give_up, on_incumbent)
             _run(h, guard)
             ms = h.getModelStatus()
             if ms == highspy.HighsModelStatus.kUnboundedOrInfeasible and not (guard and guard.interrupted):

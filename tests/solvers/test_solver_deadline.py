@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -92,7 +94,8 @@ def test_without_a_limit_highs_runs_unguarded(monkeypatch):
 
 
 def test_highs_busy_past_the_give_up_time_returns_the_recorded_incumbent(monkeypatch):
-    """HiGHS checks no interrupt in presolve: past the give-up time the caller gets what was recorded."""
+    """HiGHS checks no interrupt in presolve: past the give-up time the caller gets what was recorded,
+    and the solve ends once it reaches a check (here: once released)."""
     release = threading.Event()
     # HiGHS somewhere it checks no interrupt, until released (its incumbents and bound are still recorded)
     monkeypatch.setattr(solvers.highs_backend._Guard, "due", lambda self: release.is_set())
@@ -100,15 +103,15 @@ def test_highs_busy_past_the_give_up_time_returns_the_recorded_incumbent(monkeyp
     abandoned = solvers.highs_backend._ABANDONED
     assert solvers.highs_backend._settle_abandoned(time.monotonic() + 30)  # one given up on earlier, if any
     before = len(abandoned)
-    limit = 4.0
-    deadline = Deadline.start(limit)
-    try:
-        r = get_backend("highs").solve(GAP, SolveOptions(deadline=deadline))
-        elapsed = deadline.elapsed()
+    limit = 3.0
+    start = time.monotonic()
+    try:  # a bare time limit: solved in this process (under a deadline HiGHS runs in a child process)
+        r = get_backend("highs").solve(GAP, SolveOptions(time_limit=limit))
+        elapsed = time.monotonic() - start
         assert r.status is Status.FEASIBLE, r.message
         assert "left to finish" in r.message and r.extra["guard_interrupted"] is True
         assert r.x is not None and feasible(GAP, r.x) and r.gap is not None and r.gap > 0
-        assert elapsed <= limit - margin_for(limit) / 2 + 0.5
+        assert elapsed <= limit + margin_for(limit) / 2 + 0.5
         assert len(abandoned) == before + 1
     finally:
         release.set()  # the abandoned solve stops at its next check instead of running on
@@ -121,3 +124,23 @@ def test_guard_passes_an_lp_through():
     lp = HARD["type-d-gap-20x200"].relaxed()
     r = get_backend("highs").solve(lp, SolveOptions(deadline=Deadline.start(20.0)))
     assert r.status is Status.OPTIMAL and r.row_duals is not None and np.isfinite(r.objective)
+
+
+def test_under_a_deadline_a_highs_child_that_does_not_answer_is_stopped_with_its_incumbent(monkeypatch):
+    """The child sent incumbents, then went silent (HiGHS busy in a root LP): killed, its last plan kept."""
+    original = solvers.highs_backend.HighsBackend.solve_here
+
+    def silent_after_solving(self, problem, options, on_incumbent=None):
+        original(self, problem, replace(options, deadline=None, time_limit=1.0), on_incumbent)
+        time.sleep(60)  # never answers
+
+    monkeypatch.setattr(solvers.highs_backend.HighsBackend, "solve_here", silent_after_solving)
+    limit = 4.0
+    deadline = Deadline.start(limit)
+    r = get_backend("highs").solve(GAP, SolveOptions(deadline=deadline))
+    elapsed = deadline.elapsed()
+    assert r.status is Status.FEASIBLE, r.message
+    assert "stopped by the wall-clock guard at the deadline" in r.message and r.extra["guard_killed"] is True
+    assert r.x is not None and feasible(GAP, r.x) and r.gap is not None and r.gap > 0
+    assert elapsed <= limit - margin_for(limit) / 2 + 0.5
+    assert not [p for p in multiprocessing.active_children() if p.name == "highs-deadline"]

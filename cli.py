@@ -158,7 +158,7 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
     from allocator.plan import format_plan, solve_instance, write_plan
     from solvers import Deadline, SolveOptions, backend_names
 
-    deadline = Deadline.start(time_limit)  # --time-limit covers load, build, solve and write
+    deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, load, build, solve, write
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)

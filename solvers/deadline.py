@@ -31,8 +31,10 @@ child process; it means nothing on another machine (a Dask worker).
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 # Seconds kept back from the solver for extraction and writing: 5 % of the limit, at least 1 s, at most
 # 10 s, and never more than half the limit (plan tables and CSVs of 10,000 stations take about 2 s on
@@ -74,6 +76,22 @@ class Deadline:
     def start(cls, limit: float | None) -> Deadline:
         """A deadline ``limit`` seconds from now (no limit when None)."""
         return cls(time.monotonic(), None if limit is None else float(limit))
+
+    @classmethod
+    def since_process_start(cls, limit: float | None) -> Deadline:
+        """A deadline ``limit`` seconds from when this process started.
+
+        For a command: Python's start-up and the imports (seconds on a busy machine) count too.
+        Where the process' start cannot be read (no Linux ``/proc``), from now.
+        """
+        now = time.monotonic()
+        try:
+            # Field 22 of /proc/self/stat: the start in clock ticks since boot.
+            ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+            age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError, AttributeError):
+            age = 0.0
+        return cls(now - min(max(0.0, age), 3600.0), None if limit is None else float(limit))
 
     @property
     def at(self) -> float | None:

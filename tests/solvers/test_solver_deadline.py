@@ -36,6 +36,16 @@ def test_deadline_arithmetic():
             Deadline.start(bad)
 
 
+def test_a_command_deadline_counts_from_the_process_start():
+    import subprocess
+    import sys
+
+    code = ("import time; time.sleep(1.0); from solvers import Deadline; "
+            "print(Deadline.since_process_start(10.0).elapsed())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert 1.0 <= float(out) < 30.0  # the sleep and the imports count
+
+
 def test_solver_limit_leaves_the_margin_and_counts_what_was_spent():
     now = time.monotonic()
     d = Deadline(started=now - 4.0, limit=10.0)  # 4 s spent loading and building

@@ -312,10 +312,11 @@ class HighsBackend(BackendBase):
         SolverResult
             Normalised status; stopped by the limit or the guard with a plan: FEASIBLE, its gap.
         """
-        if options.deadline is not None and options.deadline.at is not None and hasattr(os, "fork"):
-            from solvers.highs_child import solve_in_child
+        if options.deadline is not None and options.deadline.at is not None:
+            from solvers.highs_child import can_fork, solve_in_child
 
-            return solve_in_child(self, problem, options)
+            if can_fork():
+                return solve_in_child(self, problem, options)
         return self.solve_here(problem, options)
 
     def solve_here(self, problem: MilpProblem, options: SolveOptions,

@@ -27,6 +27,12 @@ from solvers.check import plan_is_valid
 from solvers.deadline import give_up_at
 
 
+def can_fork() -> bool:
+    """Whether this process may fork a child (not on Windows; not inside a daemonic worker process,
+    such as a ``multiprocessing.Pool`` or Dask worker, which may not have children)."""
+    return hasattr(os, "fork") and not mp.current_process().daemon
+
+
 def _child(conn: Connection, backend: Any, problem: MilpProblem, options: SolveOptions) -> None:
     """Solve in the child; send incumbents and the result; leave without running exit handlers."""
     try:

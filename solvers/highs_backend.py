@@ -252,6 +252,13 @@ def _run(h: Any, guard: _Guard | None) -> None:
     if guard is None:
         _settle_abandoned(None)
         h.run()
+        import highspy
+
+        if h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            # Seen in the test suite after guarded solves in other threads of the process: HiGHS
+            # returned at once, "Not Set".  Its scheduler is reset and the solve run once more.
+            highspy.Highs.resetGlobalScheduler(True)
+            h.run()
         return
     if not _settle_abandoned(guard.give_up):
         raise _BusyError()
@@ -259,8 +266,13 @@ def _run(h: Any, guard: _Guard | None) -> None:
     failure: list[BaseException] = []
 
     def target() -> None:
+        import highspy
+
         try:
             h.run()  # the C++ run, which releases the GIL
+            # As highspy does after its own threaded solve: the scheduler state HiGHS keeps for this
+            # thread must not outlive it (a later solve in the calling thread returned "Not Set").
+            highspy.Highs.resetThreadScheduler(False)
         except BaseException as exc:  # handed to the caller below
             failure.append(exc)
         finally:

@@ -1,0 +1,244 @@
+"""The plan as an Excel workbook a budget officer can open (openpyxl, write-only mode).
+
+Sheets: Summary, Stations, Counties, Groups, Budget, Staff, Clauses, then Path (only when the plan's
+tables carry a ``year`` column: a sheet and a line chart) and Diff (only for a what-if).  Each sheet
+has a frozen header row, columns fitted to their contents (East Asian wide characters count two),
+and number formats by column: yuan ``#,##0``, shares ``0.0%``, headcounts ``0``.  Text that begins
+with ``=``, ``+``, ``-`` or ``@`` is stored as a text cell with Excel's quote prefix, never as a
+formula.  openpyxl's write-only mode streams rows, so a 40,000-station plan stays fast and small in
+memory; the Stations sheet is capped below Excel's row limit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from wcwidth import wcswidth
+
+from allocator.report.atomic import write_file_atomically
+from allocator.report.frames import USES, ReportData
+
+EXCEL_MAX_ROWS = 1_048_576
+YUAN, SHARE, COUNT, NUMBER = "#,##0", "0.0%", "0", "#,##0.0##"
+_FORMULA_START = ("=", "+", "-", "@")
+GENERATOR = "allocator"
+
+_YUAN_COLS = {*USES, "money_total", "plan_yuan", "policy_yuan", "difference_yuan"}
+_COUNT_COLS = {"admin", "sw_certified_assistant", "sw_certified_intermediate", "sw_uncertified", "social_workers",
+               "certified", "volunteers", "total_staff", "stations", "urban", "services_offered", "rows",
+               "rows_broken", "plan", "in_post", "year", "stations_active"}
+_RESIDENT_COLS = {"population", "need", "covered", "covered_total", "demand", "target", "difference"}
+
+
+def column_format(name: str) -> str | None:
+    """The number format of a column, by its name (None: general)."""
+    n = str(name)
+    if "share" in n:
+        return SHARE
+    if n in _YUAN_COLS or n.startswith("money") or n.endswith("_yuan"):
+        return YUAN
+    if n in _COUNT_COLS:
+        return COUNT
+    if n in _RESIDENT_COLS or n.startswith("covered"):
+        return YUAN  # residents: whole numbers with thousands separators
+    return None
+
+
+def _display(v: Any, fmt: str | None) -> str:
+    if isinstance(v, float | int | np.integer | np.floating) and not isinstance(v, bool):
+        f = float(v)
+        if not math.isfinite(f):
+            return ""
+        if fmt == SHARE:
+            return f"{f:.1%}"
+        if fmt in (YUAN, COUNT):
+            return f"{f:,.0f}"
+        return f"{f:,.3f}"
+    return str(v)
+
+
+def _width(text: str) -> int:
+    w = wcswidth(text)
+    return len(text) if w < 0 else w
+
+
+class _Sheet:
+    """A write-only sheet: header, typed cells, fitted widths and a frozen header row."""
+
+    def __init__(self, wb: Workbook, title: str):
+        self.wb = wb
+        self.ws = wb.create_sheet(title)
+        self.bold = Font(bold=True)
+        self.wrap = Alignment(wrap_text=False)
+
+    def cell(self, v: Any, fmt: str | None = None, bold: bool = False) -> Any:
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return None
+        if isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        c = WriteOnlyCell(self.ws, value=v)
+        if isinstance(v, str) and v.startswith(_FORMULA_START):
+            # openpyxl would store "=..." as a formula: force a text cell, and mark it quoted so that
+            # Excel keeps it text when the cell is edited.
+            c.data_type = "s"
+            c.quotePrefix = True
+        elif fmt and isinstance(v, int | float) and not isinstance(v, bool):
+            c.number_format = fmt
+        if bold:
+            c.font = self.bold
+        return c
+
+    def widths(self, frames: Iterable[tuple[list[str], pd.DataFrame]]) -> None:
+        """Fit each column to its widest header or value (a sample of rows of a long table)."""
+        best: dict[int, int] = {}
+        for header, df in frames:
+            for j, name in enumerate(header):
+                w = _width(str(name))
+                if df is not None and name in df.columns and len(df):
+                    fmt = column_format(name)
+                    col = df[name]
+                    sample = col if len(col) <= 2000 else pd.concat([col.head(1000), col.tail(1000)])
+                    w = max(w, max((_width(_display(v, fmt)) for v in sample), default=0))
+                best[j] = max(best.get(j, 0), w)
+        for j, w in best.items():
+            self.ws.column_dimensions[get_column_letter(j + 1)].width = min(60, w + 2)
+
+    def table(self, df: pd.DataFrame, limit: int | None = None) -> int:
+        """Append a header row and the frame's rows; return the rows written."""
+        cols = list(df.columns)
+        self.ws.append([self.cell(str(c), bold=True) for c in cols])
+        fmts = [column_format(c) for c in cols]
+        n = len(df) if limit is None else min(limit, len(df))
+        data = [df[c].to_numpy(dtype=object)[:n] for c in cols]
+        for i in range(n):
+            self.ws.append([self.cell(data[j][i], fmts[j]) for j in range(len(cols))])
+        return n
+
+
+def _frozen_sheet(wb: Workbook, title: str, df: pd.DataFrame, limit: int | None = None) -> tuple[_Sheet, int]:
+    sh = _Sheet(wb, title)
+    sh.ws.freeze_panes = "A2"
+    sh.widths([(list(df.columns), df)])
+    n = sh.table(df, limit)
+    return sh, n
+
+
+def _summary_rows(r: ReportData) -> list[tuple[str, Any, str | None]]:
+    h = r.headline
+    rows: list[tuple[str, Any, str | None]] = [
+        ("plan", r.title, None), ("status", h["status"], None), ("in words", h["status_words"], None),
+        ("gap", h["gap"], "0.00%"), ("objective", h["objective"], NUMBER), ("solver", h["solver"], None),
+        ("stations", h["stations"], COUNT), ("stations in operation", h["stations_active"], COUNT),
+        ("counties", h["counties"], COUNT), ("residents", h["population"], YUAN),
+        ("residents in need", h["need"], YUAN), ("need covered", h["covered"], YUAN),
+        ("coverage", h["coverage_share"], SHARE), (f"budget ({r.currency})", h["money_total"], YUAN),
+        ("staff", h["staff"], COUNT), ("social workers", h["social_workers"], COUNT),
+        ("certified social workers", h["certified"], COUNT),
+    ]
+    broken = r.clauses[r.clauses["status"] == "broken"]
+    met = r.clauses[r.clauses["status"] == "met"]
+    rows.append(("clause families met", len(met), COUNT))
+    rows.append(("clause families broken", len(broken), COUNT))
+    for b in broken.itertuples():
+        rows.append((f"broken: {b.clause_id} {b.family}",
+                     f"deviation {b.deviation:,.1f} {b.unit} (§{b.section}) {b.title}", None))
+    for c in r.conflicts:
+        rows.append(("conflict", c, None))
+    for n in r.notes:
+        rows.append(("note", n, None))
+    return rows
+
+
+def _summary_sheet(wb: Workbook, r: ReportData) -> None:
+    sh = _Sheet(wb, "Summary")
+    sh.ws.freeze_panes = "A2"
+    rows = _summary_rows(r)
+    sh.ws.column_dimensions["A"].width = min(60, max(_width(k) for k, _, _ in rows) + 2)
+    sh.ws.column_dimensions["B"].width = min(100, max(_width(_display(v, f)) for _, v, f in rows) + 2)
+    sh.ws.append([sh.cell("figure", bold=True), sh.cell("value", bold=True)])
+    for k, v, f in rows:
+        sh.ws.append([sh.cell(k), sh.cell(v, f)])
+
+
+def _path_sheet(wb: Workbook, path: pd.DataFrame) -> None:
+    sh, n = _frozen_sheet(wb, "Path", path)
+    chart = LineChart()
+    chart.title = "By year"
+    chart.y_axis.title = "headcount / residents"
+    chart.x_axis.title = "year"
+    cols = [j for j, c in enumerate(path.columns) if c in ("total_staff", "social_workers", "covered")]
+    for j in cols:
+        chart.add_data(Reference(sh.ws, min_col=j + 1, min_row=1, max_row=n + 1), titles_from_data=True)
+    chart.set_categories(Reference(sh.ws, min_col=1, min_row=2, max_row=n + 1))
+    sh.ws.add_chart(chart, f"{get_column_letter(len(path.columns) + 2)}2")
+
+
+def _diff_sheet(wb: Workbook, diff: dict[str, pd.DataFrame]) -> None:
+    sh = _Sheet(wb, "Diff")
+    sh.ws.freeze_panes = "A2"
+    parts = [(k, v) for k, v in diff.items() if v is not None and len(v.columns)]
+    sh.widths([(list(v.columns), v) for _, v in parts])
+    first = True
+    for name, df in parts:
+        if not first:
+            sh.ws.append([])
+            sh.ws.append([sh.cell(f"{name}", bold=True)])
+        first = False
+        sh.table(df)
+
+
+def build_workbook(r: ReportData) -> Workbook:
+    """The workbook of a report (not yet saved)."""
+    wb = Workbook(write_only=True)
+    wb.properties.creator = GENERATOR
+    wb.properties.title = r.title
+    _summary_sheet(wb, r)
+    _frozen_sheet(wb, "Stations", r.stations, limit=EXCEL_MAX_ROWS - 1)
+    _frozen_sheet(wb, "Counties", r.counties)
+    _frozen_sheet(wb, "Groups", r.groups)
+    _frozen_sheet(wb, "Budget", r.budget)
+    _frozen_sheet(wb, "Staff", r.staff)
+    _frozen_sheet(wb, "Clauses", r.clauses)
+    if r.path is not None:
+        _path_sheet(wb, r.path)
+    if r.diff:
+        _diff_sheet(wb, r.diff)
+    return wb
+
+
+def write_workbook(r: ReportData, path: str | os.PathLike[str], *, replace_foreign: bool = True) -> None:
+    """Write the report's workbook to ``path`` atomically (a temporary sibling, then a rename).
+
+    Parameters
+    ----------
+    r : ReportData
+    path : path-like
+    replace_foreign : bool
+        When False, refuse to replace an existing file that this engine did not write.
+    """
+    wb = build_workbook(r)
+    write_file_atomically(path, lambda tmp: wb.save(tmp), None if replace_foreign else is_engine_workbook)
+
+
+def is_engine_workbook(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a workbook this engine wrote (its creator property says so)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            core = z.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False
+    return f"<dc:creator>{GENERATOR}</dc:creator>" in core

@@ -13,6 +13,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from matplotlib.figure import Figure
 # fallback.  The same list is in the report's CSS.
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei",
              "PingFang SC", "DejaVu Sans"]
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "allocator", "font.family": "sans-serif",
+_RC: dict[str, Any] = {"svg.fonttype": "none", "svg.hashsalt": "allocator", "font.family": "sans-serif",
        "font.sans-serif": CJK_FONTS, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 BLUE, GREY, ORANGE = "#2b6cb0", "#a0aec0", "#dd6b20"
 # Counties beyond this many are shown as a distribution with the lowest ones named, not one bar each.
@@ -32,7 +33,7 @@ MAX_BARS = 40
 
 @contextmanager
 def _style() -> Iterator[None]:
-    with rc_context(_RC), warnings.catch_warnings():
+    with rc_context(cast(Any, _RC)), warnings.catch_warnings():
         # Measuring a Chinese label without a CJK font installed warns once per glyph; the browser
         # draws the text itself, so the warning says nothing about the report.
         warnings.simplefilter("ignore")
@@ -68,7 +69,7 @@ def share_bars(labels: list[str], shares: np.ndarray, title: str, width: float =
         ax.set_xlim(0, max(1.0, float(vals.max(initial=0)) * 1.1))
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         for yi, v in zip(y, vals, strict=True):
-            ax.text(v, yi, f" {v:.1%}", va="center", fontsize=8)
+            ax.text(float(v), float(yi), f" {v:.1%}", va="center", fontsize=8)
         ax.set_title(title, loc="left")
         return _svg(fig, title)
 

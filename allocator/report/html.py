@@ -96,8 +96,9 @@ def _cards(r: ReportData) -> str:
              ("social workers", f"{_num(h['social_workers'])} ({_num(h['certified'])} certified)"),
              ("stations in operation", f"{_num(h['stations_active'])} of {_num(h['stations'])}"),
              ("counties", _num(h["counties"])), ("residents", _num(h["population"]))]
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="v">{_e(v)}</div><div class="k">{_e(k)}</div></div>' for k, v in items) + "</div>"
+    cards = "".join(f'<div class="card"><div class="v">{_e(v)}</div><div class="k">{_e(k)}</div></div>'
+                    for k, v in items)
+    return f'<div class="cards">{cards}</div>'
 
 
 def _coverage(r: ReportData) -> str:
@@ -245,8 +246,10 @@ def write_html(r: ReportData, path: str | os.PathLike[str], *, replace_foreign: 
         When False, refuse to replace an existing file that this engine did not write.
     """
     text = render_html(r)
-    write_file_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
-                          None if replace_foreign else is_engine_html)
+    def fill(tmp: Any) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    write_file_atomically(path, fill, None if replace_foreign else is_engine_html)
 
 
 def is_engine_html(path: str | os.PathLike[str]) -> bool:

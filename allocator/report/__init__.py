@@ -1,26 +1,24 @@
 """Reports of instances and plans: the ``show`` summary, the Excel workbook, the HTML report, terminal tables.
 
 ``read_plan`` here is a minimal stand-in (:mod:`allocator.report._plan_reader`) for
-``allocator.station.read_plan``; the lead points this import at ``allocator.station`` at merge time.
+``allocator.station.read_plan``; the lead points this name at ``allocator.station`` at merge time.
+Names are imported on first use, so that ``allocator clauses`` does not load the model and solvers.
 """
 
-from allocator.report._plan_reader import read_plan
-from allocator.report.frames import ReportData, report_data
-from allocator.report.summary import format_instance_summary, instance_summary
+from typing import Any
 
 __all__ = ["ReportData", "format_instance_summary", "instance_summary", "read_plan", "report_data",
            "write_html", "write_workbook"]
 
-
-def write_workbook(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """See :func:`allocator.report.workbook.write_workbook` (imported when first used: openpyxl is slow to load)."""
-    from allocator.report.workbook import write_workbook as w
-
-    return w(*args, **kwargs)
+_WHERE = {"read_plan": "allocator.report._plan_reader", "ReportData": "allocator.report.frames",
+          "report_data": "allocator.report.frames", "format_instance_summary": "allocator.report.summary",
+          "instance_summary": "allocator.report.summary", "write_workbook": "allocator.report.workbook",
+          "write_html": "allocator.report.html"}
 
 
-def write_html(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """See :func:`allocator.report.html.write_html` (imported when first used: matplotlib is slow to load)."""
-    from allocator.report.html import write_html as w
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
 
-    return w(*args, **kwargs)
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'allocator.report' has no attribute {name!r}")

@@ -228,8 +228,9 @@ def write_workbook(r: ReportData, path: str | os.PathLike[str], *, replace_forei
     replace_foreign : bool
         When False, refuse to replace an existing file that this engine did not write.
     """
-    wb = build_workbook(r)
-    write_file_atomically(path, lambda tmp: wb.save(tmp), None if replace_foreign else is_engine_workbook)
+    # Built inside ``fill``: a refused target leaves no half-built write-only workbook behind.
+    write_file_atomically(path, lambda tmp: build_workbook(r).save(tmp),
+                          None if replace_foreign else is_engine_workbook)
 
 
 def is_engine_workbook(path: str | os.PathLike[str]) -> bool:

@@ -11,10 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 A_DISTRICT = ROOT / "instances" / "a-district"
 
-# Chinese county (street) and station names, and one name that a spreadsheet would take for a formula.
-CJK_COUNTIES = {"Street A": "东乡区", "Street B": "临川区", "Street C": "南城县", "Street D": "崇仁县",
-                "Street E": "乐安县", "Street F": "宜黄县"}
-FORMULA_NAME = '=HYPERLINK("http://example.invalid","x")'
+from report_fixtures import CJK_COUNTIES, FORMULA_NAME, write_mini_cjk
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +25,12 @@ def cjk_instance_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     st.loc[0, "name"] = FORMULA_NAME
     st.to_csv(d / "stations.csv", index=False)
     return d
+
+
+@pytest.fixture(scope="session")
+def mini_cjk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one-station mini instance of tests/conftest.py, with a Chinese county and station name."""
+    return write_mini_cjk(tmp_path_factory.mktemp("mini-cjk") / "mini")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from conftest import CJK_COUNTIES, FORMULA_NAME
+from report_fixtures import CJK_COUNTIES, FORMULA_NAME
 
 from allocator.plan import Plan
 from allocator.report import report_data

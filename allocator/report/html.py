@@ -10,8 +10,10 @@ station.
 from __future__ import annotations
 
 import html
+import logging
 import math
 import os
+import time
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from allocator.report.atomic import write_file_atomically
 from allocator.report.frames import ReportData
 
 GENERATOR = "allocator"
+log = logging.getLogger(__name__)
 # A county table longer than this shows the lowest and highest coverage only.
 MAX_COUNTY_ROWS = 60
 
@@ -245,11 +248,13 @@ def write_html(r: ReportData, path: str | os.PathLike[str], *, replace_foreign: 
     replace_foreign : bool
         When False, refuse to replace an existing file that this engine did not write.
     """
+    t0 = time.perf_counter()
     text = render_html(r)
     def fill(tmp: Any) -> None:
         tmp.write_text(text, encoding="utf-8")
 
     write_file_atomically(path, fill, None if replace_foreign else is_engine_html)
+    log.info("wrote the HTML report %s (%d kB) in %.1f s", path, len(text) // 1000, time.perf_counter() - t0)
 
 
 def is_engine_html(path: str | os.PathLike[str]) -> bool:

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 from report_fixtures import CJK_COUNTIES, FORMULA_NAME
 
 from allocator.plan import Plan
 from allocator.report import report_data
+from allocator.report import workbook
 from allocator.report.workbook import COUNT, SHARE, YUAN, write_workbook
 
 SHEETS = ["Summary", "Stations", "Counties", "Groups", "Budget", "Staff", "Clauses"]
@@ -24,7 +26,15 @@ def _fmt(ws, col: str, row: int = 2) -> str:  # type: ignore[no-untyped-def]
     return ws.cell(row=row, column=_header(ws)[col]).number_format
 
 
-def test_every_sheet_with_frozen_headers_widths_and_formats(cjk_solved, tmp_path: Path) -> None:
+@pytest.fixture(params=["openpyxl", "streamed"])
+def rows_written_by(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of writing a table's rows: cell by cell (openpyxl) and streamed (long tables)."""
+    if request.param == "streamed":
+        monkeypatch.setattr(workbook, "FAST_ROWS", 0)
+    return str(request.param)
+
+
+def test_every_sheet_with_frozen_headers_widths_and_formats(cjk_solved, tmp_path: Path, rows_written_by) -> None:
     inst, plan, _ = cjk_solved
     path = tmp_path / "plan.xlsx"
     write_workbook(report_data(inst, plan), path)
@@ -66,7 +76,7 @@ def test_every_sheet_with_frozen_headers_widths_and_formats(cjk_solved, tmp_path
     assert round(summary[f"budget ({inst.currency})"]) == round(plan.summary["totals"]["money"]["total"])
 
 
-def test_text_that_looks_like_a_formula_is_written_as_text(cjk_solved, tmp_path: Path) -> None:
+def test_text_that_looks_like_a_formula_is_written_as_text(cjk_solved, tmp_path: Path, rows_written_by) -> None:
     inst, plan, _ = cjk_solved
     path = tmp_path / "plan.xlsx"
     write_workbook(report_data(inst, plan), path)
@@ -82,7 +92,7 @@ def test_text_that_looks_like_a_formula_is_written_as_text(cjk_solved, tmp_path:
             assert "<f>" not in z.read(n).decode(), n  # no formula anywhere
 
 
-def test_other_formula_starts_are_text(cjk_solved, tmp_path: Path) -> None:
+def test_other_formula_starts_are_text(cjk_solved, tmp_path: Path, rows_written_by) -> None:
     inst, plan, _ = cjk_solved
     r = report_data(inst, plan)
     tricky = ["+SUM(A1:A2)", "-1+2", "@cmd", "=1+1"]

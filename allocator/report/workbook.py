@@ -317,4 +317,5 @@ def is_engine_workbook(path: str | os.PathLike[str]) -> bool:
             core = z.read("docProps/core.xml").decode("utf-8", "replace")
     except (OSError, KeyError, zipfile.BadZipFile):
         return False
-    return f"<dc:creator>{GENERATOR}</dc:creator>" in core
+    # openpyxl writes the namespace on the element or on the root, depending on whether lxml is installed
+    return re.search(rf"<dc:creator(\s[^>]*)?>{GENERATOR}</dc:creator>", core) is not None

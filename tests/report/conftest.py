@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from report_fixtures import CJK_COUNTIES, FORMULA_NAME, ROOT, write_mini_cjk
 
-ROOT = Path(__file__).resolve().parents[2]
 A_DISTRICT = ROOT / "instances" / "a-district"
-
-from report_fixtures import CJK_COUNTIES, FORMULA_NAME, write_mini_cjk
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,7 @@ import pytest
 from report_fixtures import CJK_COUNTIES, FORMULA_NAME
 
 from allocator.plan import Plan
-from allocator.report import report_data
-from allocator.report import workbook
+from allocator.report import report_data, workbook
 from allocator.report.workbook import COUNT, SHARE, YUAN, write_workbook
 
 SHEETS = ["Summary", "Stations", "Counties", "Groups", "Budget", "Staff", "Clauses"]

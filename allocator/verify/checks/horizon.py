@@ -191,6 +191,55 @@ def check_years(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> N
                         float(bud["total"].sum()), "<=", c.figures["total"], "yuan", c.mode("total"))
 
 
+def check_salary_and_local(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """F-SALARY per station and year (seniority: today's workers reaching the threshold that year, times the
+    share still in post) and F-LOCAL-HIRE per year, from staff.csv, budget.csv, hires.csv and the instance."""
+    hz = inst.horizon
+    assert hz is not None
+    ids = np.asarray(inst.stations["station_id"], dtype=str)
+    staff = t["staff"].assign(year=t["staff"]["year"].astype(int)).set_index(["year", "station_id"])
+    bud = t["budget"].assign(year=t["budget"]["year"].astype(int)).set_index(["year", "station_id"])
+    hires = t["hires"].assign(year=t["hires"]["year"].astype(int))
+    rural = set(ids[np.asarray(inst.stations["area_type"]) == "rural"])
+    sf = inst.staff
+    keep = 1.0
+    for k, y in enumerate(inst.years):
+        iy = inst.for_year(y)
+        if k:
+            turn = inst.for_year(inst.years[k - 1]).any_clause("F-TURNOVER")
+            rate = float(turn.figures.get("rate", 0.0)) if turn is not None else 0.0
+            keep *= hz.survival if hz.survival is not None else 1.0 - rate
+        if (c := iy.clause("F-SALARY")) is not None:
+            thr = c.figures.get("seniority_years", 3.0)
+            senior_mask = (np.asarray(sf["type"]) == "social_worker") & (np.asarray(sf["years_of_service"]) + k >= thr)
+            senior = pd.Series(np.asarray(sf["station_id"], dtype=str)[senior_mask]).value_counts()
+            need = (c.figures["annual_average"] * staff.loc[y]["social_workers"].reindex(ids).astype(float)
+                    + 12 * c.figures.get("seniority_bonus_monthly", 0.0) * keep * senior.reindex(ids).fillna(0))
+            paid = bud.loc[y]["salaries"].reindex(ids).astype(float)
+            short = (need - paid).clip(lower=0)
+            if c.mode("station") == "soft":
+                if short.sum() > 1e-6:
+                    col.notes.append(f"F-SALARY station {y}: {int((short > 1e-6).sum())} station(s) below the "
+                                     f"average pay, short by {short.sum():,.2f} yuan in all (soft)")
+            else:
+                for sid in ids[short.values > 1e-6]:
+                    col.compare("F-SALARY", "station", _where(sid, y), "salaries >= average pay and seniority bonus",
+                                float(paid[sid]), ">=", float(need[sid]), "yuan")
+        if (c := iy.clause("F-LOCAL-HIRE")) is not None:
+            hy = hires[(hires["year"] == y) & (hires["type"] == "social_worker")]
+            is_local = hy["local"].astype(str).str.lower() == "true"
+            local = float(hy.loc[is_local, "hires"].sum())
+            if (hy.loc[is_local, "station_id"].astype(str).isin(rural) == False).any():  # noqa: E712
+                col.fail("F-LOCAL-HIRE", "share", _where(None, y), "local hires are rural social-worker hires",
+                         "FAIL: hires.csv marks an urban hire local")
+            rural_h = float(hy.loc[hy["station_id"].astype(str).isin(rural), "hires"].sum())
+            _year_total(col, "F-LOCAL-HIRE", "share", y, "local share of rural social-worker hires", local, ">=",
+                        c.figures["share"] * rural_h, "workers", c.mode("share"))
+            if "local_hires" in c.figures:
+                _year_total(col, "F-LOCAL-HIRE", "count", y, "local hires", local, ">=", c.figures["local_hires"],
+                            "workers", c.mode("count"))
+
+
 def check_path(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
     """path.csv states each year's totals as the tables give them."""
     path = t["path"].assign(year=t["path"]["year"].astype(int)).set_index("year")
@@ -216,7 +265,7 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
     if t is None:
         return
     check_each_year(inst, plan_dir, col)
-    for check in (check_stock, check_schedule, check_years, check_path):
+    for check in (check_stock, check_schedule, check_years, check_salary_and_local, check_path):
         try:
             check(inst, t, col)
         except (KeyError, ValueError) as e:  # a table without the columns or rows a horizon plan has
@@ -227,7 +276,9 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
 # E1 (the stock identity replaces IN-POST), E7 after the first year (works are paid in the first year),
 # F-TOTAL construction (over the horizon), F-HIRING recruited (the year's hires, from hires.csv), and the
 # summary/objective checks (summary.json describes the horizon, not one year).
-_NOT_PER_YEAR = {("F-TOTAL", "construction"), ("F-HIRING", "recruited")}
+# F-SALARY's seniority count moves with the year (check_salary); F-LOCAL-HIRE and F-TURNOVER are horizon rows.
+_NOT_PER_YEAR = {("F-TOTAL", "construction"), ("F-HIRING", "recruited"), ("F-SALARY", "station"),
+                 ("F-LOCAL-HIRE", "share"), ("F-LOCAL-HIRE", "count"), ("F-TURNOVER", "leavers")}
 
 
 def check_each_year(inst: Instance, plan_dir: Path, col: Collector) -> None:

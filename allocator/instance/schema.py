@@ -181,6 +181,15 @@ TOML_SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
         "currency": ("str", "", "currency of every money figure (CNY)"),
         "description": ("str", "", "free text"),
     },
+    "horizon": {
+        "weights": ("list of number", "", "objective weight per year of [instance] years (default 1 each)"),
+        "upgrades_per_year": ("int", "workers", "certification upgrades of staff in post per year (default 0)"),
+        "survival": ("share", "share per year", "today's senior workers still in post per year (F-SALARY's "
+                     "bonus; default 1 - F-TURNOVER)"),
+        "rules": ("table", "", "\"CLAUSE.figure\" = carry, interpolate, flow or absent, for a year its path does "
+                  "not state"),
+        "in_force": ("table", "", "CLAUSE = [years]: the clause holds only in those years"),
+    },
     "objective": {
         "cost_weight": ("number", "objective units per yuan", "penalty on total spending (0 = none)"),
         "equity": ("str", "", "none | worst_county | urban_rural_gap"),

@@ -26,7 +26,9 @@ adm, swa (certified, assistant level), swi (certified, intermediate), swu (uncer
     post; swi >= intermediate in post.
 m_fac, m_sal, m_svc, m_trn   money by use (facilities/construction, salaries, direct services,
     training & supervision), continuous >= 0.
-build   binary, new and upgrade stations only (0 for existing).
+build   binary, new and upgrade stations only (0 for existing).  Rows that need a station in operation read
+    ``build`` (``open``); construction rows (E7's new-station cost, F-BUILD, F-BUILD-SUBSIDY) read ``built``,
+    the same column here and a column of its own per year in a horizon (:mod:`allocator.station.horizon`).
 onestop binary, existing stations not yet one-stop.     reno binary, buildings older than A-RENOVATE.
 access  binary, stations not barrier-free.               demo binary (F-DEMO).
 expand  floor area added (m2);  z_adm, z_svc, z_act, z_flex  floor area by zone after the plan;

@@ -32,6 +32,8 @@ H2 LEAVERS   F-TURNOVER per station: rate(t) * SW[t-1] - 0.999 <= sum_c leave[c,
              leave integer.  Why a band of width 1.998: it always holds an integer, so the leavers are the
              expected turnover rounded (either way) per station: nobody is dismissed beyond turnover (the
              upper side) and turnover is not understated (the lower side).  leave[c] + up_out[c] <= stock[c,t-1].
+             The same band over all stations (F-TURNOVER [total]): each station rounding down would understate
+             the year's turnover by up to one worker per station.
 H3 UPGRADES  up(none->assistant) and up(assistant->intermediate) per station; sum over stations and both
              steps <= ``[horizon] upgrades_per_year``.
 H4 LOCAL     local[s,c,t] <= hire[s,c,t] for rural social-worker hires (0 on urban stations).

@@ -113,7 +113,8 @@ def _band(rate: float, stock: int) -> range:
 
 
 def brute_force() -> float:
-    """The best weighted coverage over every build year, hiring split and leavers choice."""
+    """The best weighted coverage over every build year, hiring split and leavers choice (leavers within 1 of
+    the turnover rate x stock at each station and over both)."""
     best = -math.inf
     for built in (None, 2024, 2025):  # the year S2 is built
         for h24 in itertools.product(range(3), repeat=2):
@@ -126,6 +127,8 @@ def brute_force() -> float:
                         continue
                     for l25a in _band(0.25, s24[0]):
                         for l25b in _band(0.25, s24[1]):
+                            if abs(l25a + l25b - 0.25 * sum(s24)) >= 1:  # F-TURNOVER over all stations
+                                continue
                             s25 = (s24[0] - l25a + h25[0], s24[1] - l25b + h25[1])
                             value = 0.0
                             for w, stock, year in ((1.0, s24, 2024), (2.0, s25, 2025)):

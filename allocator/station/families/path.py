@@ -94,6 +94,15 @@ def link_years(instance: Instance, b: _YearBuilder, ctxs: list[Context], rates: 
                    "workers")
         else:
             b.rows("leavers", "F-TURNOVER", "leavers", [(leave, 1.0), (prev.SW, -r)], -0.999, 0.999, sidx, "workers")
+        # ... and over all stations: without it every station may round down (a station of 4 at 20 % loses 0
+        # or 1) and the year's turnover is understated by up to one worker per station.
+        if prev is None:
+            tot0 = r * float(sum(start[c].sum() for c in SW_LEVELS))
+            b.rows("leavers_total", "F-TURNOVER", "total", [total(leave.ravel())], tot0 - 0.999, tot0 + 0.999,
+                   unit="workers")
+        else:
+            b.rows("leavers_total", "F-TURNOVER", "total", [total(leave.ravel()), total(prev.SW.ravel(), -r)],
+                   -0.999, 0.999, unit="workers")
         # H3 upgrade cap
         b.rows("upgrade_cap", "ENGINE", "H3-UPGRADES", [total(up.ravel())], -INF, hz.upgrades_per_year,
                unit="workers")

@@ -95,6 +95,9 @@ def check_stock(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> N
             col.compare("F-TURNOVER", "leavers", _where(ids[i], y), f"leavers within 1 of {rate:g} x stock at the "
                         "start of the year", float(total.values[i]), "=", float(rate * sw_prev.values[i]), "workers",
                         slack=0.999)
+        col.compare("F-TURNOVER", "total", _where(None, y), f"leavers over all stations within 1 of {rate:g} x stock "
+                    "at the start of the year", float(total.sum()), "=", rate * float(sw_prev.sum()), "workers",
+                    slack=0.999)
         prev = now
     col.compare("H1-STOCK", "identity", None, "stock identity checked for every station, year and level",
                 0.0, "=", 0.0, "staff")
@@ -278,7 +281,8 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
 # summary/objective checks (summary.json describes the horizon, not one year).
 # F-SALARY's seniority count moves with the year (check_salary); F-LOCAL-HIRE and F-TURNOVER are horizon rows.
 _NOT_PER_YEAR = {("F-TOTAL", "construction"), ("F-HIRING", "recruited"), ("F-SALARY", "station"),
-                 ("F-LOCAL-HIRE", "share"), ("F-LOCAL-HIRE", "count"), ("F-TURNOVER", "leavers")}
+                 ("F-LOCAL-HIRE", "share"), ("F-LOCAL-HIRE", "count"), ("F-TURNOVER", "leavers"),
+                 ("F-TURNOVER", "total")}
 
 
 def check_each_year(inst: Instance, plan_dir: Path, col: Collector) -> None:

@@ -107,7 +107,11 @@ def check_horizon(ck: Any, inst: Mapping[str, Any], sec: Mapping[str, Any]) -> H
     ups = ck.number("horizon.upgrades_per_year", sec.get("upgrades_per_year", 0), maximum=1e7, integer=True) or 0.0
     surv = ck.number("horizon.survival", sec["survival"], maximum=1.0, share=True) if "survival" in sec else None
     rules: dict[str, str] = {}
+    flat: dict[str, Any] = {}
     for k, r in dict(sec.get("rules", {})).items():
+        # "F-HIRING.in_post" = ... and [horizon.rules.F-HIRING] in_post = ... (a workbook's policy sheet) alike
+        flat.update({f"{k}.{f}": v for f, v in r.items()} if isinstance(r, dict) else {k: r})
+    for k, r in flat.items():
         if r not in RULES or "." not in k:
             ck.add(f"horizon.rules.{k}", r, "bad_choice", f"a rule is 'CLAUSE.figure' = one of {', '.join(RULES)}")
         else:

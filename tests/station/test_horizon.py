@@ -244,3 +244,13 @@ def test_bad_years_are_refused_with_exit_2(two: Path, tmp_path: Path, years: str
     r = CliRunner().invoke(main, ["validate", str(bad)])
     assert r.exit_code == 2, r.output
     assert "instance.years" in r.output and rule in r.output, r.output
+
+
+def test_horizon_instance_round_trips_through_a_workbook(tmp_path: Path) -> None:
+    from allocator.instance import write_xlsx
+
+    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou-horizon")
+    write_xlsx(inst, tmp_path / "book.xlsx")
+    back = load(tmp_path / "book.xlsx")
+    assert back.years == inst.years and back.horizon == inst.horizon
+    assert back.for_year(2025).clause("F-HIRING").figures == inst.for_year(2025).clause("F-HIRING").figures

@@ -134,7 +134,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_scenarios(
         calls.append(name)
         return real(path, name, changes, options)
 
-    monkeypatch.setattr(sweep, "run_scenario", counting)
+    monkeypatch.setattr(sweep.runner, "run_scenario", counting)
     again = run_sweep(mini, scenarios, out, workers=1, progress=False)
     assert sorted(calls) == sorted(again.ran) == sorted(missing)
     assert len(again.skipped) == len(scenarios) - 2

@@ -207,17 +207,23 @@ def run_sweep(instance_path: str | os.PathLike[str], scenarios: list[Scenario], 
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, parquet_path = folder / RESULTS_CSV, folder / RESULTS_PARQUET
     opts = options.to_dict()
-    with _locked(folder):
-        done = _resume(folder, path, opts, keys, header, scenarios)
-        todo = [s for s in scenarios if s.name not in done]
-        skipped = [s.name for s in scenarios if s.name in done]
-        n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-        if dask is None:
-            n_workers = 1 if len(todo) <= 1 else min(n_workers, len(todo))
+    if dask is not None:  # reach the scheduler first: a wrong address fails in seconds, before any work
         try:
-            executor = Executor(n_workers, dask)
+            executor = Executor(1, dask)
         except ExecutorError as exc:
             raise SweepError(str(exc)) from None
+    with _locked(folder):
+        try:
+            done = _resume(folder, path, opts, keys, header, scenarios)
+        except BaseException:
+            if dask is not None:
+                executor.close()
+            raise
+        todo = [s for s in scenarios if s.name not in done]
+        skipped = [s.name for s in scenarios if s.name in done]
+        if dask is None:
+            n_workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
+            executor = Executor(1 if len(todo) <= 1 else min(n_workers, len(todo)))
         bar = _Progress(len(scenarios), sys.stderr.isatty() if progress is None else progress, base=len(skipped))
         try:
             outcomes = executor.as_completed(run_scenario, [(s.name, (path, s.name, s.changes, opts)) for s in todo])

@@ -343,7 +343,7 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--strict/--as-stated", default=True, show_default=True,
               help="Diagnose with every clause hard (the documents as written), or with the instance's modes.")
-@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds per solve.")
+@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds for the whole diagnosis.")
 @click.option("--no-conflicts", is_flag=True, help="Skip the conflict sets (one solve per clause family).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
@@ -427,9 +427,11 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--solver", default="highs", show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Seconds for the whole command; when it runs out, the prices found so far are given.")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
-def prices(instance_path: str, solver: str, as_json: bool) -> None:
+def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) -> None:
     """What each clause in force costs: objective gain if dropped or relaxed one unit (re-solves)."""
     import dataclasses
 
@@ -439,7 +441,7 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
 
     instance, _ = _load_or_exit(instance_path, as_json)
     with progress("pricing every clause family (one re-solve each)", enabled=not as_json):
-        base, rows = run(instance, solver)
+        base, rows = run(instance, solver, time_limit=time_limit)
     if as_json:
         _echo_json({"baseline": base.objective, "status": base.status.value,
                     "prices": [dataclasses.asdict(r) for r in rows]})
@@ -451,12 +453,8 @@ def prices(instance_path: str, solver: str, as_json: bool) -> None:
 
 
 
-def _one_year_of(instance: Any, plan_dir: str, year: int | None) -> tuple[Any, str]:
-    """``assign --year``: the instance and a plan folder of one year of a horizon plan (exit 2 if no such year)."""
-    import tempfile
-    from pathlib import Path
-
-    from allocator.station import read_plan, write_plan
+def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
+    """``assign --year``: the instance and the Plan of one year of a horizon plan (exit 2 if no such year)."""
     from allocator.station.path_tables import staff_at_start, year_plan
 
     year = instance.years[0] if year is None else year
@@ -464,82 +462,8 @@ def _one_year_of(instance: Any, plan_dir: str, year: int | None) -> tuple[Any, s
         click.echo(f"error: --year {year}: the instance plans {', '.join(map(str, instance.years))}", err=True)
         sys.exit(EXIT_INPUT)
     if instance.horizon is None:
-        return instance, plan_dir
-    folder = Path(tempfile.mkdtemp(prefix=f"assign-{year}-")) / "plan"
-    plan = read_plan(plan_dir)
-    write_plan(year_plan(plan, year), folder)
-    return staff_at_start(instance, plan.tables["leavers"], year), str(folder)
-
-@main.command()
-@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
-@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--solver", default="highs", show_default=True)
-@click.option("--max-moves", type=click.IntRange(min=-1), default=0, show_default=True,
-              help="Most workers moved to another station; 0 keeps everyone where they are (IN-POST), -1 no limit.")
-@click.option("--out", type=click.Path(), default=None,
-              help="Write packages, roster, hiring list and assignment.json here (whole or not at all).")
-@click.option("--json", "as_json", is_flag=True)
-@click.option("--year", type=int, default=None, help="The year of a horizon plan to staff (default: its first).")
-@_guard
-def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool,
-           year: int | None) -> None:
-    """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
-    list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
-    `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
-    from pathlib import Path
-
-    from allocator.assign import assign_packages, solve_roster, write_assignment
-    from solvers import backend_names
-
-    instance, _ = _load_or_exit(instance_path, as_json)
-    if solver not in backend_names():
-        click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
-        sys.exit(EXIT_INPUT)
-    if not (Path(plan_dir) / "staff.csv").is_file():
-        click.echo(f"error: {plan_dir} has no staff.csv: not a plan written by `allocator solve --out`", err=True)
-        sys.exit(EXIT_INPUT)
-    if instance.horizon is not None or year is not None:
-        instance, plan_dir = _one_year_of(instance, plan_dir, year)
-    res = assign_packages(instance, plan_dir, solver)
-    ro = solve_roster(instance, plan_dir, max_moves=None if max_moves < 0 else max_moves, solver=solver)
-    if not ro.status.has_solution:
-        click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
-        sys.exit(_STATUS_EXIT[ro.status.value])
-    if out:
-        write_assignment(res, ro, out)
-    roster, hires = ro.roster, ro.hires
-    rs = ro.summary
-    summary = {"status": res.status.value, "objective": res.objective, "gap": res.gap,
-               "packages_placed": len(res.placements), "dept_link_share": res.dept_link_share,
-               "roster": rs, "workers_moved": rs["moved"], "hires": rs["hires"], "hiring_cost": rs["hiring_cost"],
-               "local_hires_required": rs["local_required"]}
-    if as_json:
-        _echo_json(summary)
-    else:
-        limit = "no limit" if ro.max_moves is None else f"at most {ro.max_moves}"
-        click.echo(f"Packages: {res.status.value.upper()}, {summary['packages_placed']} placed, need covered "
-                   f"{res.objective or 0:,.0f} (weighted residents); stations linked to >= 3 departments: "
-                   f"{(res.dept_link_share or 0):.1%} (F-DEPT-LINK)")
-        click.echo(f"Roster: {ro.status.value.upper()} by {ro.method} ({ro.why}), {ro.seconds:.2f} s")
-        click.echo(f"  {len(roster)} workers in post, {rs['moved']} moved ({limit}; {rs['moved_county']} to "
-                   f"another county), {rs['certified']} to certify, {rs['promoted']} to promote; one-off cost "
-                   f"{rs['roster_cost']:,} yuan")
-        click.echo(f"  hires {rs['hires']} costing {rs['hiring_cost']:,} a year; {rs['local_required']} of them "
-                   "local (F-LOCAL-HIRE)")
-        if rs["local_shortfall"]:
-            click.echo(f"  F-LOCAL-HIRE: {rs['local_shortfall']} local social worker(s) missing at "
-                       f"{rs['local_shortfall_stations']} rural station(s) even with every hire local: staff in "
-                       "post who are not local stay (IN-POST); --max-moves lets the roster move them")
-        if len(hires):
-            from allocator.report.terminal import table
-
-            by_post = hires.groupby("post")[["hires", "annual_cost", "local_required"]].sum()
-            click.echo(table(["post", "hires", "annual_cost", "local_required"],
-                             [[p, f"{r.hires:,}", f"{r.annual_cost:,}", f"{r.local_required:,}"]
-                              for p, r in by_post.iterrows()], right=[False, True, True, True]))
-        if out:
-            click.echo(f"assignment written to {out}")
-    sys.exit(max(_STATUS_EXIT[res.status.value], _STATUS_EXIT[ro.status.value]))
+        return instance, plan
+    return staff_at_start(instance, plan.tables["leavers"], year), year_plan(plan, year)
 
 
 @main.command()
@@ -564,9 +488,10 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
     """Solve every scenario of SCENARIOS (TOML or CSV: named changes or a grid) on INSTANCE; resumable.
 
     One row per scenario goes to DIR/results.csv as it finishes, and DIR/results.parquet (sorted by name)
-    is written once every scenario has a row.  Exit 0 when every scenario has a row (a failed one carries its
-    error), 2 on a bad scenarios file or a DIR holding another sweep, 6 when some could not be run (run the
-    same command again to finish them).
+    is written once every scenario has a row.  Exit 0 when every scenario has a plan row; 2 on a bad scenarios
+    file, a DIR holding another sweep, an unreachable --dask scheduler, or when any scenario is invalid (its
+    changes break a rule: all of them, or some -- the others keep their rows; each invalid one is listed with
+    its error); 6 when some could not be run (run the same command again to finish them) or a solve failed.
     """
     from pathlib import Path
 
@@ -602,7 +527,12 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
         _echo_json({**{k: v for k, v in vars(report).items() if not k.startswith("_")}, "complete": report.complete})
     else:
         click.echo(format_report(report))
-    sys.exit(EXIT_OK if report.complete else EXIT_ERROR)
+    if report.invalid:
+        n = len(report.invalid)
+        click.echo(f"error: {'every scenario is' if n == report.total else f'{n} of {report.total} scenarios are'} "
+                   "invalid (listed above with their errors)", err=True)
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_OK if report.complete and not report.errored else EXIT_ERROR)
 
 
 @main.command()

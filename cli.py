@@ -452,7 +452,6 @@ def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) ->
     sys.exit(_STATUS_EXIT[base.status.value])
 
 
-
 def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
     """``assign --year``: the instance and the Plan of one year of a horizon plan (exit 2 if no such year)."""
     from allocator.station.path_tables import staff_at_start, year_plan
@@ -464,6 +463,57 @@ def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
     if instance.horizon is None:
         return instance, plan
     return staff_at_start(instance, plan.tables["leavers"], year), year_plan(plan, year)
+
+
+@main.command()
+@click.argument("instance_path", metavar="INSTANCE", type=click.Path())
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--solver", default="highs", show_default=True)
+@click.option("--max-moves", type=click.IntRange(min=-1), default=0, show_default=True,
+              help="Most workers moved to another station; 0 keeps everyone where they are (IN-POST), -1 no limit.")
+@click.option("--out", type=click.Path(), default=None,
+              help="Write packages, roster, hiring list and assignment.json here (whole or not at all).")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--year", type=int, default=None, help="The year of a horizon plan to staff (default: its first).")
+@_guard
+def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool,
+           year: int | None) -> None:
+    """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
+    list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
+    `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
+    from allocator.assign import (
+        assign_packages,
+        assignment_summary,
+        format_assignment,
+        solve_roster,
+        write_assignment,
+    )
+    from allocator.station import PlanReadError, read_plan
+    from solvers import backend_names
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    if solver not in backend_names():
+        click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        plan = read_plan(plan_dir)
+    except PlanReadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    if instance.horizon is not None or year is not None:
+        instance, plan = _one_year_of(instance, plan, year)
+    res = assign_packages(instance, plan, solver)
+    ro = solve_roster(instance, plan, max_moves=None if max_moves < 0 else max_moves, solver=solver)
+    if not ro.status.has_solution:
+        click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
+        sys.exit(_STATUS_EXIT[ro.status.value])
+    if out:
+        write_assignment(res, ro, out)
+    if as_json:
+        _echo_json(assignment_summary(res, ro))
+    else:
+        click.echo(format_assignment(res, ro, out))
+    sys.exit(max(_STATUS_EXIT[res.status.value], _STATUS_EXIT[ro.status.value]))
 
 
 @main.command()

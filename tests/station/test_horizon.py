@@ -254,3 +254,14 @@ def test_horizon_instance_round_trips_through_a_workbook(tmp_path: Path) -> None
     back = load(tmp_path / "book.xlsx")
     assert back.years == inst.years and back.horizon == inst.horizon
     assert back.for_year(2025).clause("F-HIRING").figures == inst.for_year(2025).clause("F-HIRING").figures
+
+
+def test_assign_staffs_one_year_of_a_horizon_plan(two: Path, two_plan: Path) -> None:
+    r = CliRunner().invoke(main, ["assign", str(two), str(two_plan), "--json"])
+    assert r.exit_code == 0, r.output
+    path = pd.read_csv(two_plan / "path.csv")
+    first = path.iloc[0]
+    # the first year: today's staff less the plan's leavers stay in post, the plan's hires fill the rest
+    assert '"hires": ' + str(int(first["sw_hired"])) in r.output, r.output
+    bad = CliRunner().invoke(main, ["assign", str(two), str(two_plan), "--year", "2027"])
+    assert bad.exit_code == 2 and "2027" in bad.output

@@ -131,6 +131,8 @@ def whatif(instance: Instance, changes: dict[str, Any], solver: str = "highs",
         d = d.assign(_score=score)
         d = d[d["_score"] > 1e-9].sort_values("_score", ascending=False, kind="stable").drop(columns="_score")
         stations = d.reset_index().rename(columns={"index": "station_id"})
+        if "year" in stations.columns:  # a horizon plan: the year is a label, not a figure
+            stations["year"] = stations["year"].astype(str)
     return WhatIf(base, new, totals, clauses, stations)
 
 

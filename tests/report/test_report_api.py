@@ -28,7 +28,7 @@ def test_readme_snippet_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     (tmp_path / "instances").symlink_to(ROOT / "instances")
     monkeypatch.chdir(tmp_path)
     ns: dict[str, object] = {}
-    exec(compile(_snippet(), "README.md", "exec"), ns)  # noqa: S102 - the documented snippet, as written
+    exec(compile(_snippet(), "README.md", "exec"), ns)  # the documented snippet, as written
     assert (tmp_path / "out" / "plan.xlsx").is_file() and (tmp_path / "out" / "report.html").is_file()
 
 

@@ -44,7 +44,7 @@ def machine() -> dict[str, Any]:
                 mem_gib = round(int(line.split()[1]) / 2**20, 1)
     except OSError:
         pass
-    libs = {}
+    libs: dict[str, str | None] = {}
     for lib in ("highspy", "pulp", "numpy", "scipy", "pandas"):
         try:
             libs[lib] = version(lib)

@@ -32,8 +32,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,6 +43,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(HERE.parent))
 
 from benchutil import ensure_instance, machine, peak_rss_mib, rss_now_mib, run_child, save  # noqa: E402
+
+if TYPE_CHECKING:
+    from allocator.instance import Instance
 
 TARGET_BUILD_S = 10.0
 TARGET_RATIO = 10.0
@@ -155,6 +159,7 @@ def compare_optimum(path: Path, gap: float, time_limit: float) -> dict[str, Any]
     info = prob.solverModel.getInfo()
     # PuLP hands HiGHS the negated objective of a maximisation: its bound is a lower bound of -f.
     obj_p, bound_p = float(pulp.value(prob.objective)), -float(info.mip_dual_bound)
+    assert r.objective is not None and r.bound is not None, r.message
     obj_e, bound_e = float(r.objective), float(r.bound)
     scale = max(1.0, abs(obj_e))
     agree = max(obj_e, obj_p) <= min(bound_e, bound_p) + 1e-9 * scale
@@ -177,6 +182,7 @@ def child(builder: str, path: str, repeats: int, handover: bool, sizes: bool, re
     inst = load(path)
     out: dict[str, Any] = {"builder": builder, "instance": path, "load_s": time.perf_counter() - t,
                            "rss_after_load_mib": rss_now_mib(), "peak_after_load_mib": peak_rss_mib()}
+    make: Callable[[Instance], Any]  # both builders are called with the instance alone
     if builder == "engine":
         from allocator.station import build as make
     else:

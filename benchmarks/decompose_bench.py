@@ -62,10 +62,10 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
     """One solve; progress lines start with ``[bench]``."""
     import numpy as np
 
-    from allocator.decompose import DecomposeOptions, solve_decomposed
+    from allocator.decompose import DecomposeOptions, DecomposeResult, solve_decomposed
     from allocator.instance import load
     from allocator.station import build
-    from solvers import SolveOptions, get_backend
+    from solvers import SolveOptions, SolverResult, get_backend
 
     t0 = time.perf_counter()
     inst = load(path)
@@ -75,6 +75,7 @@ def child(method: str, path: str, time_limit: float, gap: float, workers: int, b
     print(f"[bench] start load={t1 - t0:.3f} build={t2 - t1:.3f}", flush=True)
     opts = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=2 if method == "monolithic" else 1,
                         verbose=method == "monolithic")
+    r: SolverResult | DecomposeResult
     if method == "monolithic":
         r = get_backend("highs").solve(model.problem, opts)
     else:

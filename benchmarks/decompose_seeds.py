@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -55,12 +56,13 @@ def main(argv: list[str] | None = None) -> None:
                     and dec.objective <= mono.bound + tol)
         diff = None if mono.objective is None or dec.objective is None else \
             abs(dec.objective - mono.objective) / max(1.0, abs(mono.objective))
+        history = cast("list[dict[str, float]]", dec.extra.get("history", []))  # one entry per pass
         rec = {"instance": name, "stations": len(inst.stations), "counties": int(len(set(county))),
                "batches": dec.extra.get("batches"), "coupling_rows": dec.extra.get("coupling_rows"),
                "monolithic": {"status": mono.status.value, "objective": mono.objective, "bound": mono.bound,
                               "gap": mono.gap, "seconds": t_mono},
                "decompose": {"status": dec.status.value, "objective": dec.objective, "bound": dec.bound,
-                             "gap": dec.gap, "seconds": t_dec, "passes": len(dec.extra.get("history", []))},
+                             "gap": dec.gap, "seconds": t_dec, "passes": len(history)},
                "brackets": brackets, "relative_difference": diff, "same_optimum_within_gap": bool(
                    brackets and diff is not None and diff <= a.gap)}
         records.append(rec)

@@ -111,7 +111,7 @@ def seeds(repeats: int) -> list[dict[str, Any]]:
     exe = str(Path(PYTHON).with_name("allocator"))
     out = []
     for name in ("a-district", "fuzhou"):
-        runs = []
+        runs: list[dict[str, Any]] = []  # JSON records: numbers, status text, None when not parsed
         for _ in range(repeats):
             load0 = os.getloadavg()[0]
             t = time.perf_counter()
@@ -197,7 +197,7 @@ def child(path: str, time_limit: float, gap: float, threads: int, marker: str, r
     model = build(inst)
     t_build = time.perf_counter() - t
     p = model.problem
-    info = {"load_s": t_load, "build_s": t_build, "rows": p.num_rows, "columns": p.num_cols,
+    info: dict[str, Any] = {"load_s": t_load, "build_s": t_build, "rows": p.num_rows, "columns": p.num_cols,
             "nonzeros": int(p.A.nnz), "integer_columns": int(p.integrality.sum()),
             "rss_before_solve_mib": rss_now_mib(), "peak_before_solve_mib": peak_rss_mib()}
     Path(marker).write_text(json.dumps(info))

@@ -48,7 +48,7 @@ def test_mini_conflict_set_is_a_minimal_infeasible_subset_by_brute_force(tmp_pat
     inst = load(write_instance(tmp_path / "mini", mini_settings))
     families = sorted({(rb.clause, rb.family) for rb in build(inst, strict=True).rows if rb.clause != "ENGINE"})
     # Every subset of families kept (the rest dropped): the minimal infeasible ones.
-    infeasible = []
+    infeasible: list[tuple[tuple[str, str], ...]] = []
     for k in range(len(families) + 1):
         for keep in itertools.combinations(families, k):
             drop = [f for f in families if f not in keep]
@@ -76,6 +76,7 @@ def _has(conflicts, *families: str) -> bool:  # type: ignore[no-untyped-def]
 
 def test_district_a_conflict_1_salaries_vs_split() -> None:
     inst, issues = check(ROOT / "instances" / "a-district")
+    assert inst is not None, issues
     d = diagnose(inst, warnings=[i for i in issues if i.severity != "error"])
     assert _has(d.conflicts, "A-SALARY", "A-SPLIT:salaries")
     assert any(r.clause_id == "A-SALARY" and r.amount > 0 for r in d.relaxation)
@@ -83,6 +84,7 @@ def test_district_a_conflict_1_salaries_vs_split() -> None:
 
 def test_fuzhou_conflicts_2_and_3_and_data_issues_4_and_5() -> None:
     inst, issues = check(ROOT / "instances" / "fuzhou")
+    assert inst is not None, issues
     d = diagnose(inst, warnings=[i for i in issues if i.severity != "error"])
     assert _has(d.conflicts, "F-SALARY", "F-USES:salaries")              # conflict 2
     assert _has(d.conflicts, "F-BUILD-SUBSIDY", "F-TOTAL:construction")  # conflict 3

@@ -257,19 +257,7 @@ def _check_settings(d: Path, text: str, s: dict[str, Any], log: IssueLog) -> dic
                            "weights": {}, "labels": {}, "notes": [], "instance": None}
     toml = _Toml(text, s, log)
     add, num = toml.add, toml.num
-
-    for sec, val in s.items():
-        if sec not in (*_KNOWN, "groups"):
-            add(sec, None, None, "unknown_key", "unknown section (ignored)", "warning")
-        elif not isinstance(val, dict):
-            add(sec, None, val, "wrong_type", "must be a table")
-        elif sec in _KNOWN:
-            for k in val:
-                if k not in _KNOWN[sec]:
-                    add(sec, k, val[k], "unknown_key", "unknown key (ignored)", "warning")
-    for sec in list(s):
-        if sec in (*_KNOWN, "groups") and not isinstance(s[sec], dict):
-            s = {k: v for k, v in s.items() if k != sec}
+    s = _known_sections(s, toml)
     toml.s = s  # the number checks read the settings without the sections that are not tables
     c = s.get("circle", {})
     if isinstance(c.get("name", ""), str):
@@ -307,6 +295,24 @@ def _check_settings(d: Path, text: str, s: dict[str, Any], log: IssueLog) -> dic
     if "points" not in c and "budget" not in c:
         out["notes"].append(f"p = {DEFAULT_POINTS} new points (F-CIRCLE; circle.toml states none)")
     return out
+
+
+def _known_sections(s: dict[str, Any], toml: _Toml) -> dict[str, Any]:
+    """Flag unknown sections and keys and known sections that are not tables; the settings without the latter."""
+    add = toml.add
+    for sec, val in s.items():
+        if sec not in (*_KNOWN, "groups"):
+            add(sec, None, None, "unknown_key", "unknown section (ignored)", "warning")
+        elif not isinstance(val, dict):
+            add(sec, None, val, "wrong_type", "must be a table")
+        elif sec in _KNOWN:
+            for k in val:
+                if k not in _KNOWN[sec]:
+                    add(sec, k, val[k], "unknown_key", "unknown key (ignored)", "warning")
+    for sec in list(s):
+        if sec in (*_KNOWN, "groups") and not isinstance(s[sec], dict):
+            s = {k: v for k, v in s.items() if k != sec}
+    return s
 
 
 def _settings_groups(d: Path, c: dict[str, Any], s: dict[str, Any], out: dict[str, Any], toml: _Toml) -> None:

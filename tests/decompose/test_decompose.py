@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
@@ -149,7 +150,7 @@ def test_plan_through_solve_instance_passes_verify(instances: dict, tmp_path: Pa
     assert plan.summary["method"] == "decompose" and plan.summary["decomposition"]["batches"] >= 2
     write_plan(plan, tmp_path / "plan")
     report = verify_plan(inst, tmp_path / "plan")
-    assert report.ok, [c.message for c in report.failures()][:5]
+    assert report.ok, [c.message for c in report.failures][:5]
 
 
 @pytest.fixture(scope="module")
@@ -198,8 +199,11 @@ def test_first_multipliers_from_a_sample_price_the_coupling_rows(instances: dict
     model, sampled = _decompose(inst, max_iterations=1, sample_stations=10)
     p = model.problem
     st = partition(model, np.asarray(inst.stations["county"], dtype=str), batch_size=15)
-    unpriced = sum(float(solve_batch(BatchTask(k, c=b.c, gap=1e-6), b).bound)  # type: ignore[arg-type]
-                   for k, b in enumerate(st.batches))
+    unpriced = 0.0
+    for k, b in enumerate(st.batches):
+        bound = solve_batch(BatchTask(k, c=b.c, gap=1e-6), b).bound
+        assert bound is not None, f"batch {k} has no bound"
+        unpriced += bound
     unpriced += _global_term(st, p, np.zeros(len(st.coupling)))[0] + p.offset
     first = sampled.extra["history"][0]["lagrangian"]
     assert first >= oracle.objective - 1e-6 * abs(oracle.objective)
@@ -249,10 +253,12 @@ def test_seed_instances_bracket_the_monolithic_optimum(name: str) -> None:
     opts = SolveOptions(mip_gap=GAP, time_limit=120)
     mono = get_backend("highs").solve(model.problem, opts)
     assert mono.status == Status.OPTIMAL
+    assert mono.objective is not None and mono.bound is not None
     res = solve_decomposed(model, np.asarray(inst.stations["county"], dtype=str), opts, "highs",
                            DecomposeOptions(batch_size=20))
-    assert res.extra["batches"] >= 2
+    assert cast(int, res.extra["batches"]) >= 2  # solve_decomposed stores len(batches)
     assert res.status in (Status.OPTIMAL, Status.FEASIBLE), res.message
+    assert res.objective is not None and res.bound is not None
     tol = 1e-6 * max(1.0, abs(mono.objective))
     assert res.bound >= mono.objective - tol and res.objective <= mono.bound + tol
     _assert_is_plan(model, res)

@@ -33,9 +33,10 @@ CASES = [
     ("prices", ["prices", str(A), "--json"], 4.0, PLAN_OR_NOT, '"prices"'),
     ("whatif", ["whatif", str(F), "--set", "F-TOTAL.total=900000000", "--gap", "0", "--json"], 4.0, PLAN_OR_NOT,
      '"totals"'),
-    ("circle-pmedian", ["circle", str(CIRCLE), "--model", "pmedian", "--gap", "0", "--json"], 3.0, PLAN_OR_NOT,
+    # (importing the circle package and reading the circle take about 3 s of a busy machine)
+    ("circle-pmedian", ["circle", str(CIRCLE), "--model", "pmedian", "--gap", "0", "--json"], 5.0, PLAN_OR_NOT,
      '"status"'),
-    ("assign", ["assign", str(A), "{plan}", "--max-moves", "-1", "--json"], 4.0, PLAN_OR_NOT, ""),
+    ("assign", ["assign", str(A), "{plan}", "--max-moves", "-1", "--json"], 3.0, PLAN_OR_NOT, ""),
 ]
 
 
@@ -84,4 +85,6 @@ def test_sweep_limit_is_per_scenario_and_counts_each_scenario_whole(tmp_path: Pa
     header = rows[0].split(",")
     seconds = [float(line.split(",")[header.index("seconds")]) for line in rows[1:]]
     assert max(seconds) <= limit + 1.0, seconds  # each scenario within its own limit (its margin included)
-    assert wall <= 2 * limit + SLACK, f"{wall:.1f} s for two scenarios of {limit:g} s"
+    # The limit is per scenario: the sweep's own start-up, instance check and results.parquet come on top,
+    # one SLACK each for the command and for the worker's first load.
+    assert wall <= 2 * limit + 2 * SLACK, f"{wall:.1f} s for two scenarios of {limit:g} s"

@@ -352,11 +352,13 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
     from allocator.diagnose import diagnose as run
     from allocator.diagnose import format_diagnosis
     from allocator.report.terminal import progress
+    from solvers import Deadline
 
+    deadline = Deadline.since_process_start(time_limit)  # the whole command: start-up and reading too
     instance, issues = _load_or_exit(instance_path, as_json)
     with progress("diagnosing (one solve per clause family)", enabled=not as_json):
         d = run(instance, strict=strict, time_limit=time_limit, warnings=[i for i in issues if i.severity != "error"],
-                find_conflicts=not no_conflicts)
+                find_conflicts=not no_conflicts, deadline=deadline)
     if as_json:
         _echo_json(d.to_dict())
     else:
@@ -388,14 +390,15 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
     from allocator.scenario import parse_changes
     from allocator.scenario import whatif as run
     from allocator.station import write_plan
-    from solvers import SolveOptions
+    from solvers import Deadline, SolveOptions
 
+    deadline = Deadline.since_process_start(time_limit)  # both solves share the limit, start-up included
     _check_out(out, force)
     instance, _ = _load_or_exit(instance_path, as_json)
     try:
         parsed = parse_changes(list(changes))
         with progress("solving the baseline and the changed instance", enabled=not as_json):
-            w = run(instance, parsed, solver, SolveOptions(time_limit=time_limit, mip_gap=gap,
+            w = run(instance, parsed, solver, SolveOptions(time_limit=time_limit, mip_gap=gap, deadline=deadline,
                                                            verbose=solver_log_wanted()), strict)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -438,10 +441,12 @@ def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) ->
     from allocator.report.terminal import progress
     from allocator.report.text import format_prices_text
     from allocator.scenario import prices as run
+    from solvers import Deadline
 
+    deadline = Deadline.since_process_start(time_limit)  # the whole command: start-up and reading too
     instance, _ = _load_or_exit(instance_path, as_json)
     with progress("pricing every clause family (one re-solve each)", enabled=not as_json):
-        base, rows = run(instance, solver, time_limit=time_limit)
+        base, rows = run(instance, solver, time_limit=time_limit, deadline=deadline)
     if as_json:
         _echo_json({"baseline": base.objective, "status": base.status.value,
                     "prices": [dataclasses.asdict(r) for r in rows]})
@@ -473,11 +478,13 @@ def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
               help="Most workers moved to another station; 0 keeps everyone where they are (IN-POST), -1 no limit.")
 @click.option("--out", type=click.Path(), default=None,
               help="Write packages, roster, hiring list and assignment.json here (whole or not at all).")
+@click.option("--time-limit", type=SECONDS, default=None,
+              help="Seconds for the whole command; the package GAP and the roster share it.")
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--year", type=int, default=None, help="The year of a horizon plan to staff (default: its first).")
 @_guard
-def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, as_json: bool,
-           year: int | None) -> None:
+def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: str | None, time_limit: float | None,
+           as_json: bool, year: int | None) -> None:
     """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
     list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
     `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
@@ -489,8 +496,9 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
         write_assignment,
     )
     from allocator.station import PlanReadError, read_plan
-    from solvers import backend_names
+    from solvers import Deadline, SolveOptions, backend_names
 
+    deadline = Deadline.since_process_start(time_limit)  # start-up, reading, both solves and writing
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
@@ -502,8 +510,12 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
         sys.exit(EXIT_INPUT)
     if instance.horizon is not None or year is not None:
         instance, plan = _one_year_of(instance, plan, year)
-    res = assign_packages(instance, plan, solver)
-    ro = solve_roster(instance, plan, max_moves=None if max_moves < 0 else max_moves, solver=solver)
+    left = deadline.remaining()
+    # the package GAP gets at most half the time left (less the margin), the roster the rest of the deadline
+    half = None if left is None else max(1e-3, (left - deadline.margin()) / 2)
+    res = assign_packages(instance, plan, solver, SolveOptions(mip_gap=1e-6, time_limit=half, deadline=deadline))
+    ro = solve_roster(instance, plan, max_moves=None if max_moves < 0 else max_moves, solver=solver,
+                      options=SolveOptions(mip_gap=1e-9, deadline=deadline))
     if not ro.status.has_solution:
         click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
         sys.exit(_STATUS_EXIT[ro.status.value])
@@ -613,8 +625,9 @@ def circle(path: str, model: str, minutes: float | None, points: int | None, bud
     from pathlib import Path
 
     from allocator.circle import STATED, check_circle, format_circle, solve_circle, summary_json, write_circle
-    from solvers import SolveOptions, backend_names
+    from solvers import Deadline, SolveOptions, backend_names
 
+    deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, reading, build, solve, write
     data, issues = check_circle(path)
     if data is None:
         _emit_issues(issues, as_json)
@@ -648,7 +661,7 @@ def circle(path: str, model: str, minutes: float | None, points: int | None, bud
     given = points is not None or budget is not None
     plan = solve_circle(data, model=model, minutes=minutes, points=points if given else STATED,
                         budget=budget if given else STATED, solver=solver,
-                        options=SolveOptions(time_limit=time_limit, mip_gap=gap))
+                        options=SolveOptions(time_limit=time_limit, mip_gap=gap, deadline=deadline))
     if out and plan.tables:
         write_circle(plan, out)
     if as_json:

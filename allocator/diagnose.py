@@ -26,7 +26,7 @@ import numpy as np
 
 from allocator.instance import BY_ID, InputIssue, Instance
 from allocator.station import Model, RowBlock, build_model
-from solvers import SolveOptions, Status, get_backend
+from solvers import Deadline, SolveOptions, Status, get_backend
 
 Family = tuple[str, str]
 
@@ -160,7 +160,8 @@ MIN_SOLVE_SECONDS = 0.5
 
 
 def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", time_limit: float = 30.0,
-             warnings: list[InputIssue] | None = None, find_conflicts: bool = True) -> Diagnosis:
+             warnings: list[InputIssue] | None = None, find_conflicts: bool = True,
+             deadline: Deadline | None = None) -> Diagnosis:
     """Explain why ``instance`` has no plan (with every clause hard when ``strict``).
 
     Parameters
@@ -177,23 +178,32 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
         The loader's warnings, reported as data inconsistencies.
     find_conflicts : bool
         Also compute conflict sets (a deletion filter: one solve per family).
+    deadline : Deadline, optional
+        The command's deadline (``Deadline.since_process_start(time_limit)``): it replaces ``time_limit``
+        and counts what the command did before (start-up, reading); every solve gets the time it leaves
+        less its margin, and a solve stopped by it returns what it found (issue 17, item 22).
     """
     backend = get_backend(solver)
-    deadline = time.perf_counter() + time_limit
+    if deadline is None or deadline.at is None:
+        deadline = Deadline.start(time_limit)
+    assert deadline.at is not None and deadline.limit is not None
+    time_limit = deadline.limit
+    at = deadline.at - deadline.margin()  # the margin is kept to answer
     diag = Diagnosis(feasible=False, strict=strict)
     diag.data_issues = [f"{w.message} ({w.column})" for w in (warnings or [])]
 
     def left() -> float:
-        return deadline - time.perf_counter()
+        return at - time.monotonic()
 
     def opts() -> SolveOptions:
-        return SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS), mip_gap=1e-4)
+        # the floor lets a nearly spent limit still try; the deadline caps it (the backends read it)
+        return SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS), mip_gap=1e-4, deadline=deadline)
 
     def feasible(drop: frozenset[Family]) -> bool | None:
         if left() <= 0:
             return None  # undecided: a deletion filter keeps the family, so a conflict stays a true one
         r = backend.solve(build_model(instance, strict=strict, drop=drop, feasibility=True).problem,
-                          SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS)))
+                          SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS), deadline=deadline))
         if r.status is Status.INFEASIBLE:
             return False
         if r.status.has_solution:
@@ -208,11 +218,14 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
     if first is None:
         diag.notes.append(f"feasibility could not be decided within {time_limit:g} s")
     elastic = build_model(instance, strict=strict, elastic=True)
-    res = backend.solve(elastic.problem, opts())
-    if res.status.has_solution and res.x is not None:
-        diag.relaxation = _relaxed(instance, elastic, res.x)
+    if left() <= 0:
+        diag.notes.append(f"the smallest relaxation was not sought: the time limit ({time_limit:g} s) ran out")
     else:
-        diag.notes.append(f"the elastic model gave {res.status.value}: {res.message}")
+        res = backend.solve(elastic.problem, opts())
+        if res.status.has_solution and res.x is not None:
+            diag.relaxation = _relaxed(instance, elastic, res.x)
+        else:
+            diag.notes.append(f"the elastic model gave {res.status.value}: {res.message}")
     families = _families(elastic)
     if find_conflicts and first is False:
         dropped: frozenset[Family] = frozenset()

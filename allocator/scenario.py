@@ -20,7 +20,7 @@ import pandas as pd
 
 from allocator.instance import BY_ID, Instance, with_settings
 from allocator.station import Plan, build_model, solve_instance
-from solvers import SolveOptions, Status, get_backend
+from solvers import Deadline, SolveOptions, Status, get_backend
 
 SECTIONS = ("instance", "objective", "groups", "staff_types", "costs", "stated", "documents")
 
@@ -96,9 +96,17 @@ def _station_frame(plan: Plan) -> pd.DataFrame:
 
 def whatif(instance: Instance, changes: dict[str, Any], solver: str = "highs",
            options: SolveOptions | None = None, strict: bool = False) -> WhatIf:
-    """Solve the baseline and the changed instance; diff totals, clause statuses and stations."""
+    """Solve the baseline and the changed instance; diff totals, clause statuses and stations.
+
+    With ``options.deadline`` the two solves share it: the baseline gets at most half the time it
+    leaves (less its margin), the changed instance the rest, each returning its incumbent when stopped.
+    """
     changed_inst = apply_changes(instance, changes)
-    base = solve_instance(instance, solver, options, strict)
+    base_options = options
+    if options is not None and options.deadline is not None and options.deadline.at is not None:
+        half = max(0.0, (options.deadline.at - options.deadline.margin() - time.monotonic()) / 2)
+        base_options = dataclasses.replace(options, time_limit=max(1e-3, min(options.time_limit or half, half)))
+    base = solve_instance(instance, solver, base_options, strict)
     new = solve_instance(changed_inst, solver, options, strict)
     rows = [("status", base.status.value, new.status.value), ("objective", base.objective, new.objective)]
     if base.tables and new.tables:
@@ -181,7 +189,7 @@ MIN_SOLVE_SECONDS = 0.5
 
 
 def prices(instance: Instance, solver: str = "highs", options: SolveOptions | None = None,
-           time_limit: float | None = None) -> tuple[Plan, list[RulePrice]]:
+           time_limit: float | None = None, deadline: Deadline | None = None) -> tuple[Plan, list[RulePrice]]:
     """What each clause family in force costs: objective gain if dropped, if relaxed one unit (re-solves).
 
     The LP duals of the model with integers fixed at the plan are offered as a fast estimate
@@ -197,40 +205,49 @@ def prices(instance: Instance, solver: str = "highs", options: SolveOptions | No
         Seconds for the whole call (default :data:`DEFAULT_PRICES_LIMIT`).  The baseline and the LP-dual
         estimates come first; the families not re-solved when it runs out keep their estimate only, with
         a note saying so.
+    deadline : Deadline, optional
+        The command's deadline (``Deadline.since_process_start(time_limit)``), replacing ``time_limit``:
+        it counts start-up and reading too, every re-solve carries it (so a solve stopped by it returns
+        its incumbent), and its margin is kept to answer (issue 17, item 22).
 
     Returns
     -------
     (Plan, list of RulePrice)
     """
-    deadline = time.perf_counter() + (time_limit if time_limit else DEFAULT_PRICES_LIMIT)
-    options = options or SolveOptions(mip_gap=1e-4, time_limit=10)
+    if deadline is None or deadline.at is None:
+        deadline = Deadline.start(time_limit if time_limit else DEFAULT_PRICES_LIMIT)
+    assert deadline.at is not None
+    until = deadline.at - deadline.margin()  # on the monotonic clock; the margin is kept to print
+    options = dataclasses.replace(options or SolveOptions(mip_gap=1e-4, time_limit=10), deadline=deadline)
 
     def budget() -> SolveOptions:
-        left = max(deadline - time.perf_counter(), MIN_SOLVE_SECONDS)
+        left = max(until - time.monotonic(), MIN_SOLVE_SECONDS)
         return dataclasses.replace(options, time_limit=min(options.time_limit or left, left))
 
     base = solve_instance(instance, solver, budget())
     if not base.status.has_solution or base.objective is None:
         return base, []
     model = build_model(instance)
-    duals = _fixed_integer_duals(model, base, instance, solver, deadline)
+    duals = _fixed_integer_duals(model, base, instance, solver, until, deadline)
     out: list[RulePrice] = []
     families = sorted({(rb.clause, rb.family, rb.unit) for rb in model.rows if rb.clause != "ENGINE"})
     for cid, fam, unit in families:
-        if time.perf_counter() >= deadline:
+        if time.monotonic() >= until:
             out.append(RulePrice(cid, fam, None, None, None, None, duals.get((cid, fam)), unit,
                                  ["not re-solved: the time limit ran out (the LP-dual estimate stands)"]))
             continue
         dropped = solve_instance(instance, solver, budget(), drop=frozenset({(cid, fam)}))
         drop_gain = (dropped.objective - base.objective) if dropped.objective is not None else None
-        figure, step, step_gain, notes = _relax_one_unit(instance, cid, fam, base, solver, budget, deadline)
+        figure, step, step_gain, notes = _relax_one_unit(instance, cid, fam, base, solver, budget, until)
         out.append(RulePrice(cid, fam, drop_gain, figure, step, step_gain, duals.get((cid, fam)), unit, notes))
     return base, out
 
 
 def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: str,
-                    budget: Callable[[], SolveOptions], deadline: float):  # type: ignore[no-untyped-def]
-    """Move the clause's first figure one unit each way; the better re-solve is the relaxation."""
+                    budget: Callable[[], SolveOptions], until: float):  # type: ignore[no-untyped-def]
+    """Move the clause's first figure one unit each way; the better re-solve is the relaxation.
+
+    ``until`` is on the :func:`time.monotonic` clock."""
     c = instance.clause(cid)
     spec = BY_ID[cid]
     names = [f.name for f in spec.fields if c and f.name in c.figures and "today" not in f.name]
@@ -244,7 +261,7 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
     step = _STEP.get(kind) or max(1.0, abs(value) * 0.01)
     best = None
     for sign in (1.0, -1.0):
-        if time.perf_counter() >= deadline:
+        if time.monotonic() >= until:
             return name, step, None, ["one-unit change not re-solved: the time limit ran out"]
         new = value + sign * step
         if kind == "share" and not 0 <= new <= 1:
@@ -263,13 +280,16 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
 
 
 def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str,  # type: ignore[no-untyped-def]
-                         deadline: float = float("inf")) -> dict[tuple[str, str], float]:
+                         until: float = float("inf"),
+                         deadline: Deadline | None = None) -> dict[tuple[str, str], float]:
+    """LP duals with the integers fixed; ``until`` on the :func:`time.monotonic` clock."""
     p = model.problem
-    left = deadline - time.perf_counter()
+    left = until - time.monotonic()
     if not base.tables or left <= 0:
         return {}
     r0 = get_backend("highs").solve(p, SolveOptions(mip_gap=1e-4, time_limit=min(20.0, max(left / 2,
-                                                                                           MIN_SOLVE_SECONDS))))
+                                                                                           MIN_SOLVE_SECONDS)),
+                                                    deadline=deadline))
     if r0.x is None:
         return {}
     lo, hi = p.col_lower.copy(), p.col_upper.copy()
@@ -278,8 +298,8 @@ def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str,  # 
     from solvers.base import MilpProblem
 
     lp = MilpProblem(p.c, p.A, p.row_lower, p.row_upper, lo, hi, np.zeros_like(ints), p.sense)
-    r = get_backend("highs").solve(lp, SolveOptions(time_limit=max(deadline - time.perf_counter(), MIN_SOLVE_SECONDS)
-                                                    if deadline != float("inf") else None))
+    r = get_backend("highs").solve(lp, SolveOptions(time_limit=max(until - time.monotonic(), MIN_SOLVE_SECONDS)
+                                                    if until != float("inf") else None, deadline=deadline))
     if r.status is not Status.OPTIMAL or r.row_duals is None:
         return {}
     out: dict[tuple[str, str], float] = {}

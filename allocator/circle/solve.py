@@ -87,8 +87,10 @@ def solve_circle(data: CircleData, model: str = "mclp", minutes: float | None = 
     if prob.num_cols == 0:
         result = SolverResult(Status.OPTIMAL, x=np.zeros(0), objective=prob.offset, bound=prob.offset, gap=0.0,
                               solver=solver, message="solved by the reductions (no decision left)")
-    elif options.time_limit is not None:
-        result = solve_limited(data, reach, model, built, T, R, p, Y, solver, options, guard)
+    elif options.time_limit is not None or (options.deadline is not None and options.deadline.at is not None):
+        # the command's deadline (options.deadline) already paid for start-up, reading, reach and the build:
+        # the solve gets what it leaves, less its margin for the tables and writing (issue 17, item 20)
+        result = solve_limited(data, reach, model, built, T, R, p, Y, solver, options.within_deadline(), guard)
     else:
         result = get_backend(solver).solve(prob, options)
     timings["solve"] = time.perf_counter() - t2

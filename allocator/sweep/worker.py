@@ -26,7 +26,8 @@ class SweepOptions:
     mip_gap : float
         Relative gap that counts as optimal.
     time_limit : float or None
-        Seconds per scenario; a scenario stopped by it reports ``feasible`` and its gap.
+        Seconds per scenario, from the moment a worker takes it up (loading and building count); a
+        scenario stopped by it reports ``feasible`` and its gap.
     seed : int
         Solver seed.
     strict : bool
@@ -89,14 +90,16 @@ def run_scenario(instance_path: str, name: str, changes: dict[str, Any], options
         ``name`` and every column of :data:`RESULT_COLUMNS`; figures are None without a plan.
     """
     start = time.perf_counter()
+    begun = time.monotonic()  # the scenario's limit counts its imports, loading and build too (issue 17)
     row: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     row["name"] = name
     try:
         from allocator.scenario import apply_changes
         from allocator.station import solve_instance
-        from solvers import SolveOptions
+        from solvers import Deadline, SolveOptions
 
         opts = SweepOptions(**options)
+        deadline = Deadline(begun, opts.time_limit)
         instance = _instance(instance_path)
         try:
             changed = apply_changes(instance, changes)
@@ -107,7 +110,8 @@ def run_scenario(instance_path: str, name: str, changes: dict[str, Any], options
             row.update(status="invalid", error=_one_line(str(exc)))
             return row
         plan = solve_instance(changed, opts.solver, SolveOptions(time_limit=opts.time_limit, mip_gap=opts.mip_gap,
-                                                                 threads=1, seed=opts.seed), opts.strict)
+                                                                 threads=1, seed=opts.seed, deadline=deadline),
+                              opts.strict)
         row.update(status=plan.status.value, objective=plan.objective, bound=plan.bound, gap=plan.gap)
         if plan.status.value == "error":
             row["error"] = _one_line(plan.message) or "solver error"

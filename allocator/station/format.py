@@ -46,20 +46,40 @@ def _part_lines(parts: dict[str, Any], labels: dict[str, str]) -> list[str]:
     return lines
 
 
+def _baseline_line(s: dict[str, Any], currency: str) -> list[str]:
+    b = s.get("baseline")
+    if not b:
+        return []
+    return [f"Changes against the baseline plan: staff +{b['staff_added']:,.0f} / -{b['staff_removed']:,.0f}, "
+            f"{b['money_moved']:,.0f} {currency} moved, {b['services_dropped']:,.0f} services dropped "
+            f"({b['services_added']:,.0f} added), {b['demo_changes']:,.0f} demonstration changes (changes.csv)"]
+
+
+def format_objective(plan: Plan, instance: Instance) -> str:
+    """How the solve ended in words, each stage on its own terms, and the objective as its parts.
+
+    ``proven optimal``, ``optimal within X %`` or ``feasible, within X % of the bound``; the parts (need
+    covered weighted and in residents, each penalty in its clause's unit) add up to the objective.
+    """
+    s = plan.summary
+    mode = s.get("objective_mode", "weighted")
+    lines = [f"Solve: {s.get('quality', plan.status.value)} ({mode} objective)"] + _stage_lines(plan)
+    if "objective_parts" in s:
+        lines += [""] + _part_lines(s["objective_parts"], {g.id: g.label for g in instance.groups})
+    lines += _baseline_line(s, instance.currency)
+    return "\n".join(lines)
+
+
 def format_plan(plan: Plan, instance: Instance) -> str:
     """A short readable summary: how the solve ended, the objective's parts, coverage, budget, staff."""
     s = plan.summary
-    mode = s.get("objective_mode", "weighted")
-    lines = [f"{instance.name} -- {plan.status.value.upper()}: {s.get('quality', plan.status.value)} "
-             f"({mode} objective; {plan.solver} {plan.solver_version}, {plan.seconds:.1f} s)"]
-    lines += _stage_lines(plan)
+    lines = [f"{instance.name} -- {plan.status.value.upper()} ({plan.solver} {plan.solver_version}, "
+             f"{plan.seconds:.1f} s)", format_objective(plan, instance)]
     if not plan.tables:
         lines.append(plan.message)
         return "\n".join(lines)
     t = s["totals"]
     labels = {g.id: g.label for g in instance.groups}
-    if "objective_parts" in s:
-        lines += [""] + _part_lines(s["objective_parts"], labels)
     lines += ["", f"Need covered: {t['covered']:,.0f} of {t['demand']:,.0f} residents in need "
               f"({t['covered'] / max(t['demand'], 1):.1%})"]
     for g, r in s["coverage_by_group"].items():
@@ -77,13 +97,6 @@ def format_plan(plan: Plan, instance: Instance) -> str:
     lines.append(f"Staff: {t['staff']} (in post {sum(ip.values())}): admin {t['admin']} ({ip['admin']}), "
                  f"social workers {t['social_workers']} ({ip['social_worker']}; {t['certified']} certified), "
                  f"volunteers {t['volunteers']} ({ip['volunteer']})")
-    if "baseline" in s:
-        b = s["baseline"]
-        lines += ["", f"Changes against the baseline plan: staff +{b['staff_added']:,.0f} "
-                  f"/ -{b['staff_removed']:,.0f}, "
-                  f"{b['money_moved']:,.0f} {instance.currency} moved, {b['services_dropped']:,.0f} services dropped "
-                  f"({b['services_added']:,.0f} added), {b['demo_changes']:,.0f} demonstration changes "
-                  "(changes.csv)"]
     if s["deviations"]:
         lines += ["", "Soft clauses not met (deviation in the clause's unit):"]
         for d in s["deviations"]:

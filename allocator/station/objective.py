@@ -175,7 +175,7 @@ def solve_lexicographic(problem: MilpProblem, dev_cols: np.ndarray, backend: Any
     is_dev[dev_cols] = True
     c1 = np.where(is_dev, problem.c, 0.0)
     c2 = np.where(is_dev, 0.0, problem.c)
-    limit = options.time_limit
+    limit = options.within_deadline().time_limit  # the time both stages share (the backend reads the deadline)
     t0 = time.perf_counter()
     opt1 = dataclasses.replace(options, time_limit=None if limit is None else limit / 2)
     r1 = backend.solve(dataclasses.replace(problem, c=c1, offset=0.0), opt1)
@@ -191,7 +191,7 @@ def solve_lexicographic(problem: MilpProblem, dev_cols: np.ndarray, backend: Any
                       "tolerance_absolute": tol_abs, "cap": cap}
     # The held row: -sum c1 x <= cap, i.e. sum c1 x >= -cap (c1 <= 0 on the deviations).
     p2 = _with_row(dataclasses.replace(problem, c=c2), c1, -cap, np.inf, HOLD_ROW)
-    opt2 = dataclasses.replace(options, time_limit=None if limit is None else max(limit - t1, 1.0))
+    opt2 = dataclasses.replace(options, time_limit=None if limit is None else max(limit - t1, 1e-3))
     r2 = backend.solve(p2, opt2)
     t2 = time.perf_counter() - t0 - t1
     if not r2.status.has_solution or r2.x is None:

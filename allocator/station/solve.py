@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from allocator.station.objective import (
 from allocator.station.plan import Plan
 from allocator.station.stability import Baseline, add_baseline, changes_summary, changes_table
 from allocator.station.tables import plan_summary, plan_tables
-from solvers import SolveOptions, get_backend
+from solvers import Deadline, SolveOptions, get_backend
 
 DEFAULT_GAP = 0.01
 
@@ -77,6 +78,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         and listed in ``changes.csv``.
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
+    if options.deadline is None and options.time_limit is not None:  # the limit covers the build too
+        options = replace(options, deadline=Deadline.start(options.time_limit))
     mode = objective or instance.objective.mode
     if mode not in MODES:
         raise ValueError(f"unknown objective mode {mode!r}; known: {', '.join(MODES)}")
@@ -102,8 +105,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     if chosen == "decompose":
         from allocator.decompose import solve_decomposed
 
-        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str), options, solver,
-                                  decompose)
+        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str),
+                                  options.within_deadline(), solver, decompose).to_solver_result()
     elif mode == "lexicographic":
         obj = instance.objective
         result, record, _ = solve_lexicographic(problem, deviation_columns(model), get_backend(solver), options,

@@ -81,7 +81,8 @@ def objective_parts(instance: Instance, model: Model, c: np.ndarray, x: np.ndarr
         col = xc[:, g]
         by_group[grp.id] = {"residents": round(float(x[col].sum()), 3), "weight": grp.weight,
                             "weighted": round(float(weights[:, g] @ x[col]), 3)}
-    need = {"weighted": contrib(xc), "residents": float(x[xc].sum()), "by_group": by_group}
+    need_weighted, need_residents = contrib(xc), float(x[xc].sum())
+    need: dict[str, Any] = {"weighted": need_weighted, "residents": need_residents, "by_group": by_group}
     penalties: dict[tuple[str, str, str], dict[str, Any]] = {}
     for rb in model.rows:
         if not rb.soft:
@@ -106,14 +107,14 @@ def objective_parts(instance: Instance, model: Model, c: np.ndarray, x: np.ndarr
     rest = np.flatnonzero(~used)
     out["other"] = float(c[rest] @ x[rest]) + offset
     penalty_sum = sum(p["contribution"] for p in out["penalties"])
-    total = need["weighted"] + penalty_sum + out["equity"] + out["money"] + out["tie_breaks"] + out["other"]
+    total = need_weighted + penalty_sum + out["equity"] + out["money"] + out["tie_breaks"] + out["other"]
     total += sum(out[name] for name in (extra or {}))
     out["penalty_total"] = penalty_sum
     out["total"] = total
     for k in ("equity", "money", "tie_breaks", "other", "penalty_total", "total", *(extra or {})):
         out[k] = round(out[k], 6)
-    need["weighted"] = round(need["weighted"], 6)
-    need["residents"] = round(need["residents"], 3)
+    need["weighted"] = round(need_weighted, 6)
+    need["residents"] = round(need_residents, 3)
     return out
 
 

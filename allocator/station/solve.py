@@ -114,7 +114,7 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     else:
         result = get_backend(solver).solve(problem, options)
     wall = time.perf_counter() - t0
-    manifest = {
+    manifest: dict[str, Any] = {
         "engine": "allocator", "engine_version": __version__, "instance": instance.name,
         "instance_hash": instance_hash(instance), "solver": solver, "solver_version": result.solver_version,
         "options": {"time_limit": options.time_limit, "gap": options.mip_gap, "threads": options.threads,

@@ -97,8 +97,8 @@ def add_baseline(instance: Instance, model: Model, problem: MilpProblem, base: B
     obj = instance.objective
     S = len(instance.stations)
     n0 = problem.num_cols
-    cols: list[tuple[str, int, float]] = []  # (family, count, price)
-    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, float, float]] = []  # (row idx, col idx, coef, lo, hi)
+    cols: list[tuple[str, int, float]] = []  # (family, count, price); rows: (row, col, coef, lo, hi)
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     new_c: list[np.ndarray] = []
     families: dict[str, np.ndarray] = {}
     nxt = n0

@@ -247,14 +247,21 @@ _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXI
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write DIR/plan.xlsx and DIR/report.html (each whole or not at all).")
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
+@click.option("--objective", "objective_mode", type=click.Choice(["lexicographic", "weighted"]), default=None,
+              help="lexicographic: least weighted deviation first, then most need covered with it held; weighted: "
+                   "one objective (default: the instance's [objective] mode).")
+@click.option("--baseline", "baseline_dir", type=click.Path(), default=None,
+              help="Last year's plan folder: changes against it priced and limited ([objective] baseline_*), "
+                   "listed in changes.csv.")
 @_guard
 def solve(instance_path: str, solver: str, time_limit: float | None, gap: float, threads: int, seed: int,
           strict: bool, out: str | None, force: bool, mps: str | None, method: str, workers: int,
-          dask_address: str | None, batch_size: int, report_dir: str | None, as_json: bool) -> None:
+          dask_address: str | None, batch_size: int, report_dir: str | None, as_json: bool,
+          objective_mode: str | None = None, baseline_dir: str | None = None) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
     from allocator.report.terminal import progress, solver_log_wanted
     from allocator.report.text import format_plan_text
-    from allocator.station import solve_instance, write_plan
+    from allocator.station import format_objective, solve_instance, write_plan
     from solvers import Deadline, SolveOptions, backend_names
 
     deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, load, build, solve, write
@@ -272,10 +279,16 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
                            verbose=solver_log_wanted())
     from allocator.decompose import DecomposeOptions
 
+    baseline = _read_baseline(baseline_dir)
+    mode = objective_mode or instance.objective.mode
+    if (mode == "lexicographic" or baseline is not None) and method == "decompose":
+        click.echo("error: --method decompose solves the weighted objective without a baseline; use --method "
+                   "monolithic (or auto) with --objective lexicographic or --baseline", err=True)
+        sys.exit(EXIT_INPUT)
     with progress(f"solving {instance.num_stations:,} stations ({method})", enabled=not as_json):
         plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
                               decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address),
-                              export=mps)
+                              export=mps, objective=objective_mode, baseline=baseline)
     if out and plan.tables:
         write_plan(plan, out)
     if report_dir:
@@ -284,12 +297,34 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         _echo_json({**plan.summary, "manifest": plan.manifest})
     else:
         click.echo(format_plan_text(plan, instance))
+        click.echo(format_objective(plan, instance))
         if plan.status.value == "infeasible":
             click.echo("No plan satisfies every hard clause. Run without --strict for a plan with the soft "
                        "clauses' deviations sized.", err=True)
         if out and plan.tables:
             click.echo(f"plan written to {out}")
     sys.exit(_STATUS_EXIT[plan.status.value])
+
+
+def _read_baseline(baseline_dir: str | None) -> Any:
+    """The ``--baseline`` plan (exit 2 when the folder is not a plan the engine wrote)."""
+    if baseline_dir is None:
+        return None
+    from pathlib import Path
+
+    from allocator.station import read_plan
+
+    missing = [f for f in ("summary.json", "staff.csv", "budget.csv", "services.csv", "stations.csv")
+               if not (Path(baseline_dir) / f).is_file()]
+    if missing:
+        click.echo(f"error: --baseline {baseline_dir}: not a plan folder written by `allocator solve --out` "
+                   f"(no {', '.join(missing)})", err=True)
+        sys.exit(EXIT_INPUT)
+    try:
+        return read_plan(baseline_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        click.echo(f"error: --baseline {baseline_dir}: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
 
 
 @main.command()

@@ -19,6 +19,7 @@ loader's warnings.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -226,31 +227,38 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
             diag.relaxation = _relaxed(instance, elastic, res.x)
         else:
             diag.notes.append(f"the elastic model gave {res.status.value}: {res.message}")
-    families = _families(elastic)
     if find_conflicts and first is False:
-        dropped: frozenset[Family] = frozenset()
-        for _ in range(6):  # independent conflicts, one after the other
-            if feasible(dropped) is not False:
-                break
-            core = _deletion_filter(families, dropped, feasible)
-            if not core:
-                break
-            diag.conflicts.append(Conflict(tuple(core), _conflict_sentence(instance, core)))
-            dropped = dropped | frozenset(core)
-        # Alternatives: within each conflict, each family alone giving way (the other conflicts dropped).
-        for i, conflict in enumerate(diag.conflicts):
-            others = frozenset(f for j, c in enumerate(diag.conflicts) if j != i for f in c.families)
-            for fam in conflict.families:
-                if left() <= 0:
-                    break
-                alt = _alone(instance, strict, others, fam, backend, opts())
-                if alt is not None:
-                    diag.alternatives.append(alt)
+        _conflicts_and_alternatives(instance, strict, diag, _families(elastic), feasible, left,
+                                    lambda others, fam: _alone(instance, strict, others, fam, backend, opts()))
     if left() <= 0:
         diag.notes.append(f"the time limit ({time_limit:g} s for the whole diagnosis) ran out: conflicts and "
                           "alternatives may be incomplete (give --time-limit for more)")
     return diag
 
+
+
+def _conflicts_and_alternatives(instance: Instance, strict: bool, diag: Diagnosis, families: list[Family],
+                                feasible: Callable[[frozenset[Family]], bool | None], left: Callable[[], float],
+                                alone: Callable[[frozenset[Family], Family], Any]) -> None:
+    """Independent conflict sets (a deletion filter each), then within each one family giving way alone."""
+    dropped: frozenset[Family] = frozenset()
+    for _ in range(6):  # independent conflicts, one after the other
+        if feasible(dropped) is not False:
+            break
+        core = _deletion_filter(families, dropped, feasible)
+        if not core:
+            break
+        diag.conflicts.append(Conflict(tuple(core), _conflict_sentence(instance, core)))
+        dropped = dropped | frozenset(core)
+    # Alternatives: within each conflict, each family alone giving way (the other conflicts dropped).
+    for i, conflict in enumerate(diag.conflicts):
+        others = frozenset(f for j, c in enumerate(diag.conflicts) if j != i for f in c.families)
+        for fam in conflict.families:
+            if left() <= 0:
+                break
+            alt = alone(others, fam)
+            if alt is not None:
+                diag.alternatives.append(alt)
 
 def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Family, backend, opts):  # type: ignore[no-untyped-def]
     """The smallest change of family ``fam`` alone that removes the conflict (None if it cannot)."""

@@ -194,6 +194,24 @@ TOML_SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
         "cost_weight": ("number", "objective units per yuan", "penalty on total spending (0 = none)"),
         "equity": ("str", "", "none | worst_county | urban_rural_gap"),
         "equity_weight": ("number", "objective units per coverage point", "weight of the equity term"),
+        "mode": ("str", "", "weighted (one objective: need less penalties) | lexicographic (stage 1 the least "
+                 "weighted deviation, stage 2 the most need covered with it held)"),
+        "deviation_tolerance": ("share", "", "lexicographic: stage 2 may exceed stage 1's weighted deviation by "
+                                "this share of it (default 0.001)"),
+        "deviation_tolerance_abs": ("number", "objective units", "lexicographic: and by this much (default 1)"),
+        "baseline_staff": ("number", "objective units per worker", "solve --baseline: price of each staff post "
+                           "added or removed at a station against the baseline plan (default 0)"),
+        "baseline_money": ("number", "objective units per yuan", "solve --baseline: price of each yuan moved "
+                           "(a station's money by use, up or down; default 0)"),
+        "baseline_service": ("number", "objective units per service", "solve --baseline: price of each service "
+                             "the baseline offered at a station and the plan drops (default 0)"),
+        "baseline_demo": ("number", "objective units per station", "solve --baseline: price of each station "
+                          "whose demonstration status changes (default 0)"),
+        "baseline_max_staff": ("number", "workers", "solve --baseline: most staff posts changed (no key: no limit)"),
+        "baseline_max_money": ("number", "yuan", "solve --baseline: most yuan moved (no key: no limit)"),
+        "baseline_max_services": ("number", "services", "solve --baseline: most services dropped (no key: no limit)"),
+        "baseline_max_demo": ("number", "stations", "solve --baseline: most demonstration changes (no key: no "
+                              "limit)"),
     },
     "staff_types": {
         "hours_per_year": ("number", "hours", "service hours one person gives per year"),
@@ -222,7 +240,10 @@ TOML_SECTIONS: dict[str, dict[str, tuple[str, str, str]]] = {
 # instance and far below what a solver treats as infinite, so a typo like 1e300 is an input error, not a
 # solver failure.
 TOML_MAX: dict[str, dict[str, float]] = {
-    "objective": {"cost_weight": 1e3, "equity_weight": 1e7},
+    "objective": {"cost_weight": 1e3, "equity_weight": 1e7, "deviation_tolerance": 1,
+                  "deviation_tolerance_abs": 1e9, "baseline_staff": 1e7, "baseline_money": 1e3, "baseline_service": 1e7,
+                  "baseline_demo": 1e7, "baseline_max_staff": 1e9, "baseline_max_money": 1e12,
+                  "baseline_max_services": 1e9, "baseline_max_demo": 1e9},
     "staff_types": {"hours_per_year": 8784, "annual_cost": 1e8},
     "groups": {"weight": 1e6, "need_share": 1, "hours_per_resident": 1e4, "cost_per_resident": 1e7},
     "costs": dict.fromkeys(("build_per_m2", "refit_per_m2", "renovation", "one_stop_upgrade", "new_station",

@@ -181,12 +181,33 @@ def check_settings(src: Source, log: IssueLog) -> dict[str, Any]:
     for k in obj:
         if k not in TOML_SECTIONS["objective"]:
             ck.add(f"objective.{k}", obj[k], "unknown_key", "unknown key in [objective]")
-    out["objective"] = Objective(cost_weight, equity, eq_w)
+    out["objective"] = Objective(cost_weight, equity, eq_w, **_objective_mode(ck, obj))
 
     out["groups"], out["group_ids"] = _check_groups(ck, settings)
     out.update(_check_staff_and_costs(ck))
     _check_text(ck, settings)
     out["clauses"] = _check_clauses(ck, ck.section("clauses"), year)
+    return out
+
+
+def _objective_mode(ck: TomlChecker, obj: dict[str, Any]) -> dict[str, Any]:
+    """``[objective]`` mode, the lexicographic tolerance and the baseline prices and limits (issue 15)."""
+    mode = obj.get("mode", "weighted")
+    if mode not in ("weighted", "lexicographic"):
+        ck.add("objective.mode", mode, "bad_choice", "must be weighted or lexicographic")
+        mode = "weighted"
+    out: dict[str, Any] = {"mode": mode}
+    defaults = {"deviation_tolerance": 1e-3, "deviation_tolerance_abs": 1.0}
+    for k in ("deviation_tolerance", "deviation_tolerance_abs", "baseline_staff", "baseline_money",
+              "baseline_service", "baseline_demo", "baseline_max_staff", "baseline_max_money",
+              "baseline_max_services", "baseline_max_demo"):
+        if k in obj:
+            x = ck.number(f"objective.{k}", obj[k], share=k == "deviation_tolerance",
+                          maximum=TOML_MAX["objective"][k])
+            if x is not None:
+                out[k] = x
+        elif k in defaults:
+            out[k] = defaults[k]
     return out
 
 

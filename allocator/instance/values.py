@@ -115,6 +115,17 @@ class Objective:
     cost_weight: float = 0.0
     equity: str = "none"
     equity_weight: float = 0.0
+    mode: str = "weighted"
+    deviation_tolerance: float = 1e-3
+    deviation_tolerance_abs: float = 1.0
+    baseline_staff: float = 0.0
+    baseline_money: float = 0.0
+    baseline_service: float = 0.0
+    baseline_demo: float = 0.0
+    baseline_max_staff: float | None = None
+    baseline_max_money: float | None = None
+    baseline_max_services: float | None = None
+    baseline_max_demo: float | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Flow: :func:`build` (Instance -> :class:`Model`, the clause families of
 """
 
 from allocator.station.builder import MONEY, UNIT_PENALTY, ColumnBlock, Model, RowBlock, build
-from allocator.station.format import format_plan
+from allocator.station.format import format_objective, format_plan
 from allocator.station.horizon import build_model
 from allocator.station.plan import Plan
 from allocator.station.solve import (
@@ -23,6 +23,7 @@ from allocator.station.write import PlanReadError, read_plan, write_plan
 
 __all__ = [
     "AUTO_DECOMPOSE_STATIONS", "DEFAULT_GAP", "METHODS", "MONEY", "UNIT_PENALTY", "ColumnBlock", "Model", "Plan",
-    "RowBlock", "build", "build_model", "choose_method", "clause_table", "format_plan", "instance_hash", "plan_summary",
+    "RowBlock", "build", "build_model", "choose_method", "clause_table", "format_objective", "format_plan",
+    "instance_hash", "plan_summary",
     "PlanReadError", "plan_tables", "read_plan", "solve_instance", "write_plan",
 ]

@@ -1,4 +1,4 @@
-"""The plan as a short text a budget officer reads: status, coverage, budget, staff, deviations."""
+"""The plan as a short text a budget officer reads: status, objective by parts, coverage, budget, staff."""
 
 from __future__ import annotations
 
@@ -8,14 +8,73 @@ from allocator.instance import Instance
 from allocator.station.plan import Plan
 
 
-def format_plan(plan: Plan, instance: Instance) -> str:
-    """A short readable summary: status, coverage by group and county, budget, staff, deviations."""
+def _stage_lines(plan: Plan) -> list[str]:
+    """How each solve ended, on its own terms (the weighted solve, or stages 1 and 2)."""
     s = plan.summary
-    lines = [f"{instance.name} -- {plan.status.value.upper()}"]
-    if plan.objective is not None:
-        gap = f"{plan.gap:.3%}" if plan.gap is not None else "unknown"
-        lines.append(f"objective {plan.objective:,.1f}  bound {plan.bound:,.1f}  gap {gap}  "
-                     f"({plan.solver} {plan.solver_version}, {plan.seconds:.1f} s)")
+    lines = []
+    for st in s.get("stages", []):
+        head = "weighted objective" if st["stage"] == "weighted" else f"stage {st['stage']}"
+        text = f"{head}: {st['quality']}"
+        if st.get("objective") is not None and st.get("bound") is not None:
+            text += f" (value {st['objective']:,.1f}, bound {st['bound']:,.1f})"
+        if st.get("gap_on_need") is not None:
+            text += f"; bound within {st['gap_on_need']:.3%} of the weighted need covered"
+        lines.append(f"  {text}, {st['seconds']:.1f} s")
+    held = s.get("held")
+    if held:
+        lines.append(f"  stage 2 holds the weighted deviation <= {held['cap']:,.1f} "
+                     f"(least {held['least_weighted_deviation']:,.1f} + {held['tolerance_relative']:.2%} "
+                     f"+ {held['tolerance_absolute']:g})")
+    return lines
+
+
+def _part_lines(parts: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """The objective as its parts: need covered, each penalty in its clause's unit, the rest."""
+    n = parts["need_covered"]
+    lines = ["Objective by parts (objective units; they add up to the objective):",
+             f"  need covered {n['weighted']:>+16,.1f}  ({n['residents']:,.0f} residents)"]
+    for g, r in n["by_group"].items():
+        lines.append(f"    {labels.get(g, g):<34}{r['weighted']:>+14,.1f}  ({r['residents']:,.0f} x {r['weight']:g})")
+    for p in parts["penalties"]:
+        lines.append(f"  {p['clause_id']:<12}{p['family']:<14}{p['contribution']:>+16,.1f}  "
+                     f"({p['deviation']:,.1f} {p['unit']} x {p['penalty']:g})")
+    for k, label in (("equity", "equity term"), ("money", "money price"), ("tie_breaks", "tie-breaks"),
+                     ("stability", "baseline changes"), ("other", "other")):
+        if parts.get(k):
+            lines.append(f"  {label:<26}{parts[k]:>+16,.1f}")
+    lines.append(f"  {'total':<26}{parts['total']:>+16,.1f}")
+    return lines
+
+
+def _baseline_line(s: dict[str, Any], currency: str) -> list[str]:
+    b = s.get("baseline")
+    if not b:
+        return []
+    return [f"Changes against the baseline plan: staff +{b['staff_added']:,.0f} / -{b['staff_removed']:,.0f}, "
+            f"{b['money_moved']:,.0f} {currency} moved, {b['services_dropped']:,.0f} services dropped "
+            f"({b['services_added']:,.0f} added), {b['demo_changes']:,.0f} demonstration changes (changes.csv)"]
+
+
+def format_objective(plan: Plan, instance: Instance) -> str:
+    """How the solve ended in words, each stage on its own terms, and the objective as its parts.
+
+    ``proven optimal``, ``optimal within X %`` or ``feasible, within X % of the bound``; the parts (need
+    covered weighted and in residents, each penalty in its clause's unit) add up to the objective.
+    """
+    s = plan.summary
+    mode = s.get("objective_mode", "weighted")
+    lines = [f"Solve: {s.get('quality', plan.status.value)} ({mode} objective)"] + _stage_lines(plan)
+    if "objective_parts" in s:
+        lines += [""] + _part_lines(s["objective_parts"], {g.id: g.label for g in instance.groups})
+    lines += _baseline_line(s, instance.currency)
+    return "\n".join(lines)
+
+
+def format_plan(plan: Plan, instance: Instance) -> str:
+    """A short readable summary: how the solve ended, the objective's parts, coverage, budget, staff."""
+    s = plan.summary
+    lines = [f"{instance.name} -- {plan.status.value.upper()} ({plan.solver} {plan.solver_version}, "
+             f"{plan.seconds:.1f} s)", format_objective(plan, instance)]
     if not plan.tables:
         lines.append(plan.message)
         return "\n".join(lines)

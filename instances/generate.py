@@ -254,7 +254,10 @@ def a_settings() -> dict:
             "unemployed_youth": _group("Unemployed youth", 1.0, 0.58, False, 5.0, 120.0),
         },
         "staff_types": {
-            "admin": {"hours_per_year": 300.0, "annual_cost": 0.0},
+            # Admin pay is the instance's choice (the document gives the 3,500 a month of community workers
+            # as a whole, A2.4): 3,000 a month, so that today's 203 admin and 60 social workers
+            # (9.83 M) fit A-SPLIT's 11.025 M salaries line; at 3,500 they would not (11.05 M).
+            "admin": {"hours_per_year": 300.0, "annual_cost": 36000.0},
             "social_worker": {"hours_per_year": 1600.0, "annual_cost": 42000.0},
             "volunteer": {"hours_per_year": 200.0, "annual_cost": 0.0},
         },
@@ -528,6 +531,11 @@ PROVENANCE = {
             ("instance.toml", "[clauses]", "POLICY.md A-*", "every A-* clause with its document figure"),
             ("instance.toml", "[costs], [staff_types], group hours and costs", "generator",
              "synthetic unit costs (the document gives none)"),
+            ("instance.toml", "[staff_types.social_worker] annual_cost", "A2.4 / A-SALARY today",
+             "42,000 a year = today's 3,500 a month (document); the payroll charges it where A-SALARY is soft"),
+            ("instance.toml", "[staff_types.admin] annual_cost", "instance's choice",
+             "36,000 a year (3,000 a month): the document gives 3,500 a month for community workers as a whole; "
+             "at 3,500 today's 203 admin + 60 social workers (11.05 M) would not fit A-SPLIT's 11.025 M salaries"),
         ],
     },
     "fuzhou": {

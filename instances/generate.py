@@ -273,8 +273,8 @@ def a_settings() -> dict:
         "clauses": {
             "A-STAFF-DENSITY": {"mode": "soft", "penalty": 400.0, "per_10k": 18,
                                 "note": "soft: with A-STAFF-MIX and A-SALARY it cannot fit A-SPLIT (conflict 1)"},
-            "A-STAFF-MIX": {"mode": "soft", "penalty": 400.0, "admin": 0.3, "social_worker": 0.4, "volunteer": 0.3,
-                            "tolerance": 0.05},
+            # No tolerance: the document gives 3 : 4 : 3 flat (A4.1, A6.1); the README marks it.
+            "A-STAFF-MIX": {"mode": "soft", "penalty": 400.0, "admin": 0.3, "social_worker": 0.4, "volunteer": 0.3},
             "A-CERT-MIN": {**hard, "per_station": 2},
             "A-CERT-RATE": {"mode": "soft", "penalty": 400.0, "share": 0.8, "today": 0.45},
             "A-CASELOAD": {**hard, "households_per_worker": 200},
@@ -536,6 +536,12 @@ PROVENANCE = {
             ("instance.toml", "[staff_types.admin] annual_cost", "instance's choice",
              "36,000 a year (3,000 a month): the document gives 3,500 a month for community workers as a whole; "
              "at 3,500 today's 203 admin + 60 social workers (11.05 M) would not fit A-SPLIT's 11.025 M salaries"),
+            ("instance.toml", "[clauses.A-STAFF-MIX]", "A4.1, A6.1", "3 : 4 : 3 as written, no tolerance (the "
+             "document gives none; an instance may set `tolerance`)"),
+            ("instance.toml", "[clauses.A-SPLIT]", "A6.3 + instance's reading", "read as the budget's three lines "
+             "(caps of 13.23 / 11.025 / 19.845 M), not a split of the money spent: A6.3 states them as amounts of "
+             "the 44.1 M, its own audit rule is a floor ('45 % or more' straight to residents: A-DIRECT-MIN), "
+             "and A2.2 names the same 30 : 25 : 45 as today's inefficient use"),
         ],
     },
     "fuzhou": {
@@ -559,6 +565,9 @@ PROVENANCE = {
             ("instance.toml", "[clauses]", "POLICY.md F-*", "every F-* clause with its document figure and year "
              "path (2024/2025/2026)"),
             ("instance.toml", "[documents] counties", "F text", "12 counties as the text says (conflict 5)"),
+            ("instance.toml", "[clauses.F-USES]", "F7.2", "60 : 30 : 10 as a split of the operating funds spent "
+             "(family `split`, hard, tolerance 0 = the instance's choice of the default), as well as caps on the "
+             "45 M operations line"),
         ],
     },
 }

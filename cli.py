@@ -550,8 +550,16 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
 @_guard
 def circle(path: str, model: str, minutes: float | None, points: int | None, budget: float | None, solver: str,
            time_limit: float | None, gap: float, out: str | None, as_json: bool) -> None:
-    """Choose the 15-minute circle's extension points (F-CIRCLE) and report who is within reach."""
-    from allocator.circle import check_circle, format_circle, solve_circle, summary_json, write_circle
+    """Choose the 15-minute circle's extension points (F-CIRCLE) and report who is within reach.
+
+    INSTANCE_OR_CIRCLE_DIR is a circle folder (with circle.toml), or an instance folder INST whose circle is
+    INST/circle or the sibling INST-circle; the folder used is then named on stderr (and always as
+    circle_folder in --json).  Without --points and --budget the limits are as circle.toml states.  A run
+    stopped by --time-limit returns its best plan (FEASIBLE, with its gap), never none when one was found.
+    """
+    from pathlib import Path
+
+    from allocator.circle import STATED, check_circle, format_circle, solve_circle, summary_json, write_circle
     from solvers import SolveOptions, backend_names
 
     data, issues = check_circle(path)
@@ -579,18 +587,19 @@ def circle(path: str, model: str, minutes: float | None, points: int | None, bud
     for w in issues:
         if not as_json:
             click.echo(f"  warning: {w}", err=True)
-    p: int | None = -1
-    y: float | None = -1.0
-    if points is not None:
-        p, y = points, None
-    elif budget is not None:
-        p, y = None, budget
-    plan = solve_circle(data, model=model, minutes=minutes, points=p, budget=y, solver=solver,
+    if Path(data.source).resolve() != Path(path).resolve():
+        # an instance folder stands for its circle: say which folder is read (issue 17, item 16)
+        click.echo(f"note: {path} is not a circle folder (no circle.toml); using the circle folder "
+                   f"{data.source} found for it", err=True)
+    # neither limit given: as circle.toml states (STATED); one given: that one alone, the other lifted
+    given = points is not None or budget is not None
+    plan = solve_circle(data, model=model, minutes=minutes, points=points if given else STATED,
+                        budget=budget if given else STATED, solver=solver,
                         options=SolveOptions(time_limit=time_limit, mip_gap=gap))
     if out and plan.tables:
         write_circle(plan, out)
     if as_json:
-        click.echo(json.dumps(summary_json(plan), indent=2, default=float))
+        click.echo(json.dumps({"circle_folder": data.source, **summary_json(plan)}, indent=2, default=float))
     else:
         click.echo(format_circle(plan, data))
         if out and plan.tables:

@@ -32,6 +32,17 @@ Usage::
         [--solver highs|cbc] [--hard [--hard-time-limit 120]] [--json FILE]
 
 spopt is a benchmark-only dependency (``pip install spopt``); without it only allocator's side runs.
+
+Time-limited p-median (issue 17, item 21): ``--pmed FILE`` reads an OR-Library p-median file (``pmed40.txt``:
+first line ``nodes edges p``, then ``i j length``, an edge listed twice keeps its last length, shortest paths
+over the undirected graph) and solves it through ``solve_circle`` under the wall-clock guard with
+``--pmed-limits`` seconds, printing status, objective, bound, gap, where the plan came from and the wall time
+against the limit.  Where the file is absent (it is not in ../shared/benchmarks), ``--pmed 900`` makes a random
+graph of the same shape (a random spanning tree plus random edges up to ``nodes²/50`` edges, lengths 1..100,
+``p = nodes / 10``)::
+
+    .venv/bin/python benchmarks/circle_bench.py --pmed ../shared/benchmarks/pmed/pmed40.txt --pmed-limits 10,60
+    .venv/bin/python benchmarks/circle_bench.py --pmed 900 --pmed-limits 10,60
 """
 
 from __future__ import annotations
@@ -240,6 +251,64 @@ def fmt(v: object, spec: str = ".2f") -> str:
     return str(v)
 
 
+def pmed_graph(spec: str, seed: int) -> tuple[int, np.ndarray, np.ndarray, int, str]:
+    """(nodes, edge array (k, 2), lengths, p, name) of an OR-Library pmed file or a random graph of that shape."""
+    path = Path(spec)
+    if path.is_file():
+        nums = [int(float(v)) for v in path.read_text().split()]
+        n, e, p = nums[:3]
+        last: dict[tuple[int, int], float] = {}
+        for k in range(e):
+            i, j, c = nums[3 + 3 * k: 6 + 3 * k]
+            last[(min(i, j) - 1, max(i, j) - 1)] = float(c)  # a repeated edge: the last length counts
+        ab = np.array(list(last), dtype=np.int64)
+        return n, ab, np.array(list(last.values())), p, path.stem
+    n = int(spec)
+    rng = np.random.default_rng(seed)
+    edges: set[tuple[int, int]] = set()
+    order = rng.permutation(n)
+    for k in range(1, n):
+        a, b = int(order[k]), int(order[rng.integers(0, k)])
+        edges.add((min(a, b), max(a, b)))
+    while len(edges) < n * n // 50:
+        a, b = (int(v) for v in rng.integers(0, n, 2))
+        if a != b:
+            edges.add((min(a, b), max(a, b)))
+    ab = np.array(sorted(edges), dtype=np.int64)
+    return n, ab, rng.integers(1, 101, len(ab)).astype(np.float64), max(1, n // 10), f"random {n} nodes"
+
+
+def pmed_run(args: argparse.Namespace) -> None:
+    import pandas as pd
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import dijkstra
+
+    sys.path.insert(0, str(ROOT))
+    from allocator.circle import CircleData, Reach, solve_circle
+    from solvers import SolveOptions
+
+    n, ab, w, p, name = pmed_graph(args.pmed, args.seed)
+    dist = dijkstra(sp.csr_array((w, (ab[:, 0], ab[:, 1])), shape=(n, n)), directed=False)
+    i, j = np.nonzero(np.isfinite(dist))
+    radius = float(dist[i, j].max()) + 1.0  # every pair: the unrestricted p-median
+    reach = Reach.from_pairs(i, j, dist[i, j], n, n, radius)
+    places = pd.DataFrame({"place_id": [f"n{k}" for k in range(n)], "w": np.ones(n, dtype=int)})
+    sites = pd.DataFrame({"site_id": [f"s{k}" for k in range(n)], "place_id": places["place_id"]})
+    data = CircleData.from_frames(places, sites, {"w": 1.0}, points=p, radius=radius)
+    print(f"# p-median {name}: {n} nodes, {len(ab)} edges, p = {p}, {reach.nnz:,} pairs; solver {args.solver}, "
+          f"gap {GAP:g}, guard on, cpus {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    print("| limit s | status | objective | bound | gap | plan from | wall s | over s |\n|" + "---|" * 8, flush=True)
+    for limit in (float(v) for v in args.pmed_limits.split(",")):
+        t = time.perf_counter()
+        plan = solve_circle(data, "pmedian", reach=reach, solver=args.solver, tables=False,
+                            options=SolveOptions(time_limit=limit, mip_gap=GAP))
+        wall = time.perf_counter() - t
+        print(f"| {limit:g} | {plan.status.value} | {fmt(plan.objective, ',.1f')} | {fmt(plan.bound, ',.1f')} | "
+              f"{fmt(plan.gap, '.3%')} | {plan.summary.get('incumbent', 'solver')} | {wall:.1f} | "
+              f"{max(0.0, wall - limit):.1f} |", flush=True)
+        print(f"<!-- {plan.message} -->", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000x100,2000x200,5000x500,10000x1000")
@@ -252,8 +321,13 @@ def main() -> None:
     ap.add_argument("--hard-time-limit", type=float, default=120.0)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--json", type=Path, default=None, help="write every run's figures here")
+    ap.add_argument("--pmed", default=None, help="an OR-Library pmed file, or a node count for a random graph")
+    ap.add_argument("--pmed-limits", default="10,60", help="time limits (s) for --pmed")
     ap.add_argument("--child", nargs=9, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.pmed:
+        pmed_run(args)
+        return
     if args.child:
         tool, model, n, m, k, p, tl, solver, seed = args.child
         fn = child_allocator if tool == "allocator" else child_spopt

@@ -1,6 +1,6 @@
 """Shared helpers of the verifier tests (:mod:`allocator.verify`).
 
-* a hand-made plan for ``tests/fixtures/tiny`` whose every number is worked out below, so the
+* a hand-made plan for ``tests/instance/fixtures/tiny`` whose every number is worked out below, so the
   verifier's arithmetic is checked without any solver;
 * :class:`Plan`, a copy of a solved seed plan to break on purpose, one clause family at a time;
 * the hand-made assignment (roster, hiring list, packages) of the tiny plan.
@@ -20,7 +20,7 @@ from allocator.instance import Instance, load
 from allocator.verify import Check, VerifyReport
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ROOT / "tests" / "fixtures" / "tiny"
+TINY = ROOT / "tests" / "instance" / "fixtures" / "tiny"
 SEEDS = ("a-district", "fuzhou")
 
 # ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The verifier's arithmetic on a hand-made plan for ``tests/fixtures/tiny`` (no solver involved)."""
+"""The verifier's arithmetic on a hand-made plan for ``tests/instance/fixtures/tiny`` (no solver involved)."""
 
 from __future__ import annotations
 

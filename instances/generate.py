@@ -306,6 +306,10 @@ def a_settings() -> dict:
                          "counselling": 0.342, "employment": 0.289},
             "A-CANTEEN": {"mode": "soft", "penalty": 500.0, "stations": 15, "meal_coverage": 0.8},
             "A-BOTTOM10": {"share": 0.10},
+            # Fairness (issue 15), the instance's choices: no group below 5 % of its need; a group's first 20 % of
+            # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
+            "X-FLOOR": {"mode": "hard", "share": 0.05},
+            "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
         },
     }
 
@@ -485,6 +489,10 @@ def f_settings() -> dict:
             "F-DEPT-LINK": {"departments": 3, "today": 0.35},
             "F-SOCIAL-ORG": {"share": {"2024": 0.30, "2025": 0.50, "2027": 0.60}},
             "F-SATISFACTION": {"share": {"2024": 0.78, "2025": 0.80, "2026": 0.85}, "complaints_max": 0.05},
+            # Fairness (issue 15), the instance's choices: no group below 5 % of its need; a group's first 20 % of
+            # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
+            "X-FLOOR": {"mode": "hard", "share": 0.05},
+            "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
         },
     }
 
@@ -542,6 +550,9 @@ PROVENANCE = {
              "(caps of 13.23 / 11.025 / 19.845 M), not a split of the money spent: A6.3 states them as amounts of "
              "the 44.1 M, its own audit rule is a floor ('45 % or more' straight to residents: A-DIRECT-MIN), "
              "and A2.2 names the same 30 : 25 : 45 as today's inefficient use"),
+            ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
+             "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
+             "the rest at 0.3 (no document gives either)"),
         ],
     },
     "fuzhou": {
@@ -568,6 +579,11 @@ PROVENANCE = {
             ("instance.toml", "[clauses.F-USES]", "F7.2", "60 : 30 : 10 as a split of the operating funds spent "
              "(family `split`, hard, tolerance 0 = the instance's choice of the default), as well as caps on the "
              "45 M operations line"),
+            ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
+             "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
+             "the rest at 0.3 (no document gives either)"),
+            ("instance.toml", "[clauses.F-SPECIAL]", "F9.1", "70 % of the special groups' need, on the whole "
+             "(family `total`) and for each special group (family `group`), soft as before"),
         ],
     },
 }

@@ -144,7 +144,8 @@ _INF = np.inf
 ENGINE_CODES = {"IN-POST": "E1-IN-POST", "OPEN": "E2-OPEN", "PAYROLL": "E3-PAYROLL", "HOURS": "E4-HOURS",
                 "SERVICE-GATE": "E5-SERVICE-GATE", "SERVICE-COST": "E6-SERVICE-COST",
                 "FACILITY-COST": "E7-FACILITY-COST", "TRAINING-COST": "E8-TRAINING-COST",
-                "ZONES-SUM": "E9-ZONES-SUM", "EQUITY": "EQUITY"}
+                "ZONES-SUM": "E9-ZONES-SUM", "EQUITY": "EQUITY",
+                "BENEFIT": "BENEFIT"}
 
 
 @dataclass(frozen=True)

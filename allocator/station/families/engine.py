@@ -55,7 +55,8 @@ def sw_pay(ctx: Context) -> tuple[float, str]:
         pay = min(floor, today)
         return pay, (f"E3 PAYROLL charges {pay:,.0f} yuan per social worker a year: the lower of {cid}'s floor "
                      f"{floor:,.0f} (soft: its rows price the yuan below it) and today's pay {today:,.0f}")
-    return today, f"E3 PAYROLL charges today's pay, {today:,.0f} yuan per social worker a year (no salary clause in force)"
+    return today, (f"E3 PAYROLL charges today's pay, {today:,.0f} yuan per social worker a year "
+                   "(no salary clause in force)")
 
 
 def payroll(ctx: Context) -> None:

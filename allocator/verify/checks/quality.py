@@ -5,12 +5,15 @@ and POLICY.md; nothing is imported from :mod:`allocator.station`.
 
 * F-USES [split] (§F7.2): every use of operating funds is its share of the operating money spent,
   within the instance's ``tolerance`` (default 0), rows ``min`` then ``max`` per use.
+* F-SPECIAL [group] (§F9.1 per group) and X-FLOOR [group] (the instance's floor): every (special) group
+  with need has covered >= share x its need, one row per group in the instance's group order.
 """
 
 from __future__ import annotations
 
+import numpy as np
 
-
+from allocator.instance import Instance
 from allocator.verify.checks.base import CheckFamily, in_force
 from allocator.verify.context import Context
 
@@ -31,7 +34,32 @@ def uses_split(ctx: Context) -> None:
 
 
 
+def _group_floor(cid: str, mask: np.ndarray, ctx: Context) -> None:
+    share = ctx.fig(cid, "share")
+    covered, need = ctx.x.sum(axis=0), ctx.demand.sum(axis=0)
+    for g, grp in enumerate(ctx.inst.groups):
+        if mask[g] and need[g] > 0:
+            ctx.row(cid, "group", None, f"{grp.id}: covered >= share x its need", covered[g], ">=", share * need[g],
+                    "residents")
+
+
+def special_group(ctx: Context) -> None:
+    """F-SPECIAL [group]: each special group covered >= share x its need."""
+    _group_floor("F-SPECIAL", np.array([g.special for g in ctx.inst.groups]), ctx)
+
+
+def group_floor(ctx: Context) -> None:
+    """X-FLOOR [group]: each group covered >= the floor share x its need."""
+    _group_floor("X-FLOOR", np.ones(len(ctx.inst.groups), dtype=bool), ctx)
+
+
+def _special_applies(inst: Instance) -> bool:
+    return inst.clause("F-SPECIAL") is not None and any(g.special for g in inst.groups)
+
+
 FAMILIES: tuple[CheckFamily, ...] = (
+    CheckFamily("F-SPECIAL", "group", _special_applies, special_group, "a special group"),
+    CheckFamily("X-FLOOR", "group", in_force("X-FLOOR", "share"), group_floor),
     CheckFamily("F-USES", "split", in_force("F-USES", also=("F-TOTAL",)), uses_split,
                 "F-TOTAL in force (the operating money the split is of)"),
 )

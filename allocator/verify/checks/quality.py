@@ -39,7 +39,7 @@ def _group_floor(cid: str, mask: np.ndarray, ctx: Context) -> None:
     covered, need = ctx.x.sum(axis=0), ctx.demand.sum(axis=0)
     for g, grp in enumerate(ctx.inst.groups):
         if mask[g] and need[g] > 0:
-            ctx.row(cid, "group", None, f"{grp.id}: covered >= share x its need", covered[g], ">=", share * need[g],
+            ctx.row(cid, "group", grp.id, "covered >= share x the group's need", covered[g], ">=", share * need[g],
                     "residents")
 
 

@@ -106,6 +106,10 @@ SERVICES = pd.DataFrame(
     ],
     columns=["service_id", "name", "kind", "groups", "annual_cost", "staff_hours"],
 )
+# The least residents a station offering a service serves in a year (X-MIN-SERVED), the instances' choice (no
+# document gives one): 20 for a basic or featured service, 30 for a canteen, 5 cases for case management.
+SERVICES["min_served"] = np.where(SERVICES["service_id"] == "elderly_meals", 30.0,
+                                  np.where(SERVICES["kind"] == "personalised", 5.0, 20.0))
 
 DEPARTMENTS = pd.DataFrame(
     [
@@ -310,6 +314,7 @@ def a_settings() -> dict:
             # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
             "X-FLOOR": {"mode": "hard", "share": 0.05},
             "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
+            "X-MIN-SERVED": {"mode": "hard"},
         },
     }
 
@@ -493,6 +498,7 @@ def f_settings() -> dict:
             # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
             "X-FLOOR": {"mode": "hard", "share": 0.05},
             "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
+            "X-MIN-SERVED": {"mode": "hard"},
         },
     }
 
@@ -553,6 +559,9 @@ PROVENANCE = {
             ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
              "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
              "the rest at 0.3 (no document gives either)"),
+            ("services.csv", "min_served", "instance's choice", "20 residents a year for a basic or featured "
+             "service, 30 for the canteen, 5 cases for case management; a service below it is not offered "
+             "(X-MIN-SERVED, hard)"),
         ],
     },
     "fuzhou": {
@@ -582,6 +591,9 @@ PROVENANCE = {
             ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
              "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
              "the rest at 0.3 (no document gives either)"),
+            ("services.csv", "min_served", "instance's choice", "20 residents a year for a basic or featured "
+             "service, 30 for the canteen, 5 cases for case management; a service below it is not offered "
+             "(X-MIN-SERVED, hard)"),
             ("instance.toml", "[clauses.F-SPECIAL]", "F9.1", "70 % of the special groups' need, on the whole "
              "(family `total`) and for each special group (family `group`), soft as before"),
         ],

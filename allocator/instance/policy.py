@@ -235,6 +235,8 @@ CLAUSES: tuple[ClauseSpec, ...] = (
         _f("second", "share", "share of a group's need up to which the second weight holds"),
         _f("second_weight", "share", "weight of the second segment (of the group's weight)"),
         _f("rest_weight", "share", "weight of the need covered beyond the second breakpoint")]),
+    _c("X-MIN-SERVED", "a service offered serves at least its minimum (services.csv min_served)", "instance",
+       "model", [], ("station",)),
     _c("F-RESPONSE", "response time to a need", "F5.4, F9.1", "info",
        [_f("days", "number", "days"), _f("today_days", "number", "days", **_opt)]),
     _c("F-DEPT-LINK", "stations cooperating with >= 3 departments", "F2.3", "packages",

@@ -163,3 +163,48 @@ def test_broken_plans_fail_verify(tmp_path: Path) -> None:
     bud.to_csv(bad / "budget.csv", index=False)
     res = _verify(inst_dir, bad)
     assert res.exit_code == 7 and "F-USES" in res.output, res.output
+
+
+def _min_settings(minimum: float) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    s = _settings(0.5, None)
+    s["clauses"]["X-MIN-SERVED"] = {"mode": "hard"}
+    s["clauses"]["A-VARIETY"] = {"mode": "soft", "penalty": 5.0, "min_per_station": 3}
+    t = _tables()
+    # f2 serves only g2, and its residents are worth less than the variety penalty: without a minimum the
+    # plan offers it to count for A-VARIETY and serves nobody with it.
+    t["services"] = t["services"].assign(min_served=minimum)
+    t["services"].loc[t["services"]["service_id"] == "f2", "groups"] = "g2"
+    return s, t
+
+
+def test_a_service_offered_serves_its_minimum(tmp_path: Path) -> None:
+    for minimum in (0.0, 5.0):
+        s, t = _min_settings(minimum)
+        inst = load(write_instance(tmp_path / f"m{minimum}", s, t))
+        plan = solve_instance(inst, options=EXACT)
+        sv = plan.tables["services"]
+        cov = plan.tables["coverage"].pivot(index="station_id", columns="group", values="covered")
+        if minimum == 0.0:
+            assert "served" not in sv.columns  # X-MIN-SERVED does not apply: no minimum stated
+            f2_at = sv[(sv["service_id"] == "f2") & (sv["offered"] == 1)]["station_id"]
+            assert (cov.loc[f2_at, "g2"] < 1e-6).any()  # the corner: f2 offered where nobody of g2 is served
+            continue
+        off = sv[sv["offered"] == 1]
+        assert len(off) > 0 and (off["served"] >= minimum - 1e-6).all()
+        f2 = off[off["service_id"] == "f2"].set_index("station_id")["served"]
+        assert (f2 <= cov.loc[f2.index, "g2"] + 1e-6).all()  # f2 serves only g2: no more than g2's covered
+
+
+def test_broken_min_served_plan_fails_verify(tmp_path: Path) -> None:
+    s, t = _min_settings(5.0)
+    inst_dir = write_instance(tmp_path / "inst", s, t)
+    plan = solve_instance(load(inst_dir), options=EXACT)
+    out = tmp_path / "plan"
+    write_plan(plan, out)
+    assert _verify(inst_dir, out).exit_code == 0
+    sv = pd.read_csv(out / "services.csv")
+    first = sv.index[sv["offered"] == 1][0]
+    sv.loc[first, "served"] = 0.0  # offered, serving nobody
+    sv.to_csv(out / "services.csv", index=False)
+    res = _verify(inst_dir, out)
+    assert res.exit_code == 7 and "X-MIN-SERVED" in res.output, res.output

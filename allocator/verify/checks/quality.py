@@ -7,6 +7,8 @@ and POLICY.md; nothing is imported from :mod:`allocator.station`.
   within the instance's ``tolerance`` (default 0), rows ``min`` then ``max`` per use.
 * F-SPECIAL [group] (§F9.1 per group) and X-FLOOR [group] (the instance's floor): every (special) group
   with need has covered >= share x its need, one row per group in the instance's group order.
+* X-MIN-SERVED [station]: a service offered at a station serves (services.csv ``served``) at least its
+  ``min_served`` residents; ``served`` is no more than the need covered of the groups it serves there.
 """
 
 from __future__ import annotations
@@ -53,6 +55,36 @@ def group_floor(ctx: Context) -> None:
     _group_floor("X-FLOOR", np.ones(len(ctx.inst.groups), dtype=bool), ctx)
 
 
+def _min_served(inst: Instance) -> np.ndarray:
+    sv = inst.services
+    return np.asarray(sv["min_served"], dtype=float) if "min_served" in sv.columns else np.zeros(len(sv))
+
+
+def min_served(ctx: Context) -> None:
+    """X-MIN-SERVED [station]: served >= min_served x offered, per station and service with a minimum."""
+    served = ctx.plan.served
+    if served is None:
+        ctx.col.fail("X-MIN-SERVED", "station", None, "services.csv has a served column",
+                     "FAIL: services.csv has no column 'served' (the residents each service serves)")
+        return
+    mins = _min_served(ctx.inst)
+    serves = np.asarray(ctx.inst.serves, dtype=float)  # services x groups
+    reach = ctx.x @ serves.T  # need covered of the groups each service serves, stations x services
+    for k in np.flatnonzero(mins > 0):
+        ctx.station_rows("X-MIN-SERVED", "station", "residents served >= min_served x offered", served[:, k], ">=",
+                         mins[k] * ctx.y[:, k], "residents")
+    over = np.nan_to_num(served, nan=np.inf) > reach + 1e-6 * np.maximum(1.0, reach)
+    if over.any():
+        s, k = np.argwhere(over)[0]
+        ctx.col.fail("X-MIN-SERVED", "station", ctx.ids[s], "served <= need covered of the groups it serves",
+                     f"FAIL: {int(over.sum())} station x service pair(s) serve more than their groups' need covered "
+                     f"(first: {ctx.ids[s]} {ctx.service_ids[k]})")
+
+
+def _min_applies(inst: Instance) -> bool:
+    return inst.clause("X-MIN-SERVED") is not None and bool((_min_served(inst) > 0).any())
+
+
 def _special_applies(inst: Instance) -> bool:
     return inst.clause("F-SPECIAL") is not None and any(g.special for g in inst.groups)
 
@@ -60,6 +92,7 @@ def _special_applies(inst: Instance) -> bool:
 FAMILIES: tuple[CheckFamily, ...] = (
     CheckFamily("F-SPECIAL", "group", _special_applies, special_group, "a special group"),
     CheckFamily("X-FLOOR", "group", in_force("X-FLOOR", "share"), group_floor),
+    CheckFamily("X-MIN-SERVED", "station", _min_applies, min_served, "a service with min_served > 0"),
     CheckFamily("F-USES", "split", in_force("F-USES", also=("F-TOTAL",)), uses_split,
                 "F-TOTAL in force (the operating money the split is of)"),
 )

@@ -236,15 +236,16 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
           dask_address: str | None, batch_size: int, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
     from allocator.station import format_plan, solve_instance, write_plan
-    from solvers import SolveOptions, backend_names
+    from solvers import Deadline, SolveOptions, backend_names
 
+    deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, load, build, solve, write
     _check_out(out, force)
     _check_mps(mps, force)
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
-    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed)
+    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline)
     from allocator.decompose import DecomposeOptions
 
     plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,

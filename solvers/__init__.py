@@ -4,8 +4,10 @@
 >>> backend = get_backend("highs")
 
 The registry maps a name to a backend instance; every backend declares the
-features it supports (``backend.features``) and maps its solver's own status
-into :class:`solvers.base.Status`.
+features it supports (``backend.supports(Feature.DUALS)``, :func:`require`) and
+maps its solver's own status into :class:`solvers.base.Status` through the one
+shared mapping (:func:`solvers.base.map_status`).  A :class:`Deadline` in the
+options makes a time limit cover the whole command (:mod:`solvers.deadline`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import contextlib
 
 from solvers.base import (
     Backend,
+    Feature,
+    FeatureUnavailableError,
     MilpProblem,
     SolveOptions,
     SolverResult,
     Status,
     relative_gap,
+    require,
 )
+from solvers.deadline import Deadline
 
 _REGISTRY: dict[str, Backend] = {}
 
@@ -72,6 +78,9 @@ def _load_builtin() -> None:
 
 __all__ = [
     "Backend",
+    "Deadline",
+    "Feature",
+    "FeatureUnavailableError",
     "MilpProblem",
     "SolveOptions",
     "SolverResult",
@@ -80,4 +89,5 @@ __all__ = [
     "get_backend",
     "register",
     "relative_gap",
+    "require",
 ]

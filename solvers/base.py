@@ -16,17 +16,58 @@ Status rules every backend follows
 * ``INFEASIBLE``, ``UNBOUNDED`` -- proven by the solver.
 * ``NO_SOLUTION`` -- a limit was reached without any plan.
 * ``ERROR``     -- anything else (solver crash, numerical trouble, ...).
+
+Every backend turns its solver's answer into a :class:`Termination` and
+calls :func:`map_status`, the one mapping they share; a wrapper's word
+"optimal" counts only with a solution the solver marks as such (PuLP calls a
+time-limited CBC run with a plan "Optimal": its *solution* status says
+otherwise), and :func:`confirm_optimal` then checks the reported bound.
+
+What a backend can do is a typed :class:`Feature` set, asked with
+``backend.supports(Feature.DUALS)`` or :func:`require` (linopy's
+``SolverFeature`` is the model).
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
+
+from solvers.deadline import Deadline
+
+
+class Feature(enum.Enum):
+    """What a backend can do; a backend lists its own in ``features``."""
+
+    LP = "lp"
+    """Continuous linear programmes."""
+    MILP = "milp"
+    """Mixed-integer programmes (integer and continuous columns, any bounds)."""
+    INTEGER_ONLY = "integer_only"
+    """Pure integer programmes with finite column bounds and decimal coefficients only (CP-SAT)."""
+    DUALS = "duals"
+    """Row duals (``SolverResult.row_duals``) of an LP solved to optimality."""
+    TIME_LIMIT = "time_limit"
+    """``SolveOptions.time_limit`` and ``deadline`` are honoured."""
+    MIP_GAP = "mip_gap"
+    """``SolveOptions.mip_gap`` is honoured."""
+    THREADS = "threads"
+    """``SolveOptions.threads`` is honoured."""
+    SEED = "seed"
+    """``SolveOptions.seed`` is honoured (same seed, same answer)."""
+    WRITE_MPS = "write_mps"
+    """``write(problem, "x.mps")`` writes a free MPS file with OBJSENSE and names."""
+    WRITE_LP = "write_lp"
+    """``write(problem, "x.lp")`` writes a CPLEX LP file with names."""
+    INCUMBENT_ON_LIMIT = "incumbent_on_limit"
+    """A solve stopped by its limit or by the guard returns the best plan found so far."""
 
 
 class Status(enum.Enum):
@@ -70,8 +111,10 @@ class MilpProblem:
         ``"max"`` or ``"min"``.
     offset : float
         Constant added to the objective.
-    col_names, row_names : tuple of str, optional
-        Names used only when a model is written to a file.
+    row_names, col_names : tuple of str, optional
+        Names used only when a model is written to a file (``F-SW-RURAL[F012]``,
+        ``sw[F012]``); the writer makes them file-safe and unique
+        (:func:`solvers.writers.file_names`).
     """
 
     c: np.ndarray
@@ -83,8 +126,8 @@ class MilpProblem:
     integrality: np.ndarray
     sense: str = "max"
     offset: float = 0.0
-    col_names: tuple[str, ...] | None = None
     row_names: tuple[str, ...] | None = None
+    col_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         m, n = self.A.shape
@@ -100,6 +143,9 @@ class MilpProblem:
         ):
             if np.shape(arr) != (size,):
                 raise ValueError(f"{name} has shape {np.shape(arr)}, expected ({size},)")
+        for name, names, size in (("row_names", self.row_names, m), ("col_names", self.col_names, n)):
+            if names is not None and len(names) != size:
+                raise ValueError(f"{name} has {len(names)} names, expected {size}")
 
     @property
     def num_cols(self) -> int:
@@ -118,7 +164,7 @@ class MilpProblem:
         return MilpProblem(
             self.c, self.A, self.row_lower, self.row_upper, self.col_lower,
             self.col_upper, np.zeros(self.num_cols, dtype=bool), self.sense,
-            self.offset, self.col_names, self.row_names,
+            self.offset, row_names=self.row_names, col_names=self.col_names,
         )
 
     def objective_value(self, x: np.ndarray) -> float:
@@ -148,6 +194,10 @@ class SolveOptions:
     heuristics : bool
         Primal heuristics of a MIP on (the default).  Off when only the dual bound is wanted: the
         solve is then often faster (backends without the ``heuristics`` feature ignore it).
+    deadline : Deadline, optional
+        The command's deadline (:mod:`solvers.deadline`): the solver's own limit is the time left
+        minus a margin for extraction and writing, and a solver that overruns it is interrupted
+        and returns its best plan.  ``time_limit`` still applies, counted from the backend's call.
     """
 
     time_limit: float | None = None
@@ -157,6 +207,21 @@ class SolveOptions:
     verbose: bool = False
     lp_method: str = "auto"
     heuristics: bool = True
+    deadline: Deadline | None = None
+
+    def within_deadline(self) -> SolveOptions:
+        """These options with ``time_limit`` cut to what the deadline leaves, less its margin.
+
+        For a caller that budgets its own time from ``time_limit`` (the decomposition) rather
+        than handing the options to a backend, which reads the deadline itself.
+        """
+        if self.deadline is None or self.deadline.at is None:
+            return self
+        from solvers.deadline import solver_limit
+
+        left = solver_limit(self.time_limit, self.deadline, time.monotonic())
+        # (never 0: a caller may read a limit of 0 as "none")
+        return replace(self, time_limit=max(1e-3, left if left is not None else 0.0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -191,6 +256,83 @@ def relative_gap(objective: float | None, bound: float | None) -> float | None:
     return abs(bound - objective) / max(1.0, abs(objective))
 
 
+class Termination(enum.Enum):
+    """Why a solver stopped, in words every solver's own codes translate to."""
+
+    OPTIMAL = "optimal"
+    """The solver says it proved optimality (believed only with a solution it marks optimal)."""
+    LIMIT = "limit"
+    """A time, node, iteration or solution limit, or an interrupt (the guard's)."""
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    NOT_SOLVED = "not_solved"
+    """Nothing was solved (the solver did not start or gave up before a plan)."""
+    ERROR = "error"
+
+
+def map_status(termination: Termination, has_plan: bool) -> Status:
+    """The one status mapping of every backend.
+
+    Parameters
+    ----------
+    termination : Termination
+        Why the solver stopped.
+    has_plan : bool
+        Whether the solver holds a primal solution it marks feasible (or optimal, for
+        ``Termination.OPTIMAL``) and the backend can vouch for; a backend that cannot
+        trust an LP stopped early passes False.
+
+    Returns
+    -------
+    Status
+        OPTIMAL only for a proven optimum with its plan; FEASIBLE for a limit with a plan;
+        NO_SOLUTION for a limit without one; ERROR for an optimum claimed without a plan and
+        for "infeasible or unbounded" left undecided.
+    """
+    if termination is Termination.OPTIMAL:
+        return Status.OPTIMAL if has_plan else Status.ERROR
+    if termination is Termination.LIMIT:
+        return Status.FEASIBLE if has_plan else Status.NO_SOLUTION
+    if termination is Termination.NOT_SOLVED:
+        return Status.NO_SOLUTION
+    return {Termination.INFEASIBLE: Status.INFEASIBLE, Termination.UNBOUNDED: Status.UNBOUNDED}.get(
+        termination, Status.ERROR)
+
+
+def confirm_optimal(status: Status, problem: MilpProblem, options: SolveOptions, objective: float | None,
+                    bound: float | None, bound_abs_tol: float = 0.0) -> tuple[Status, str]:
+    """Downgrade a MIP's OPTIMAL to FEASIBLE when its bound does not confirm the gap asked.
+
+    Parameters
+    ----------
+    status, problem, options
+        The mapped status, the problem and the options (``mip_gap``).
+    objective, bound : float or None
+        The plan's objective and the solver's proven bound.
+    bound_abs_tol : float
+        An absolute difference that never downgrades (CBC prints its bound to 3 decimals).
+
+    Returns
+    -------
+    tuple of (Status, str)
+        The status and a note for the message (empty when unchanged).
+    """
+    if status is not Status.OPTIMAL or not problem.is_mip:
+        return status, ""
+    gap = relative_gap(objective, bound)
+    if gap is not None and abs(bound - objective) <= bound_abs_tol:  # type: ignore[operator]
+        return status, ""
+    if gap is None or gap > options.mip_gap * (1 + 1e-9) + 1e-12:
+        shown = "unknown" if gap is None else f"{gap:.3g}"
+        return Status.FEASIBLE, f"solver said optimal but its bound leaves gap {shown}; "
+    return status, ""
+
+
+class FeatureUnavailableError(ValueError):
+    """A backend was asked for something it does not do (e.g. duals from CBC)."""
+
+
 class Backend(Protocol):
     """The interface of a solver backend.
 
@@ -198,13 +340,12 @@ class Backend(Protocol):
     ----------
     name : str
         Registry name (``highs``, ``cbc``, ...).
-    features : frozenset of str
-        Subset of ``{"lp", "mip", "duals", "time_limit", "gap", "threads",
-        "seed", "iis", "write"}``.
+    features : frozenset of Feature
+        What it can do; ask with :meth:`supports`.
     """
 
     name: str
-    features: frozenset[str]
+    features: frozenset[Feature]
 
     def available(self) -> bool:
         """Whether the backend's library imports on this machine."""
@@ -212,5 +353,66 @@ class Backend(Protocol):
     def version(self) -> str:
         """Version string of the underlying solver."""
 
+    def supports(self, feature: Feature) -> bool:
+        """Whether ``feature`` is in :attr:`features`."""
+
     def solve(self, problem: MilpProblem, options: SolveOptions) -> SolverResult:
         """Solve ``problem``; never raise for a solver failure, return ERROR."""
+
+    def write(self, problem: MilpProblem, path: str | Path) -> None:
+        """Write ``problem`` as MPS or LP (by the suffix), with its row and column names.
+
+        Raises
+        ------
+        FeatureUnavailableError
+            If the backend lacks ``Feature.WRITE_MPS`` / ``WRITE_LP`` for that suffix.
+        """
+
+
+class BackendBase:
+    """Shared behaviour of the built-in backends: :meth:`supports` and :meth:`write`.
+
+    Writing goes through one writer (:func:`solvers.writers.write_model`) whatever the
+    backend: a model file is the same for every solver, and one writer means one way of
+    making names file-safe.
+    """
+
+    name: str = ""
+    features: frozenset[Feature] = frozenset()
+
+    def supports(self, feature: Feature) -> bool:
+        """Whether ``feature`` is in :attr:`features`."""
+        return feature in self.features
+
+    def write(self, problem: MilpProblem, path: str | Path) -> None:
+        """Write ``problem`` as free MPS (``.mps``) or CPLEX LP (``.lp``), names kept."""
+        from solvers.writers import format_of, write_model
+
+        require(self, Feature.WRITE_LP if format_of(path) == "lp" else Feature.WRITE_MPS)
+        write_model(problem, path)
+
+
+def require(backend: Backend | BackendBase, feature: Feature, purpose: str = "") -> None:
+    """Raise :class:`FeatureUnavailableError` unless ``backend`` supports ``feature``.
+
+    Callers that rely on duals (rule prices, the decomposition's multipliers) call
+    ``require(backend, Feature.DUALS)`` before they read ``row_duals``.
+
+    Parameters
+    ----------
+    backend : Backend
+        The backend.
+    feature : Feature
+        What is needed.
+    purpose : str
+        What it is needed for, for the message.
+    """
+    if feature in backend.features:
+        return
+    from solvers import backend_names, get_backend
+
+    able = [n for n in backend_names() if feature in get_backend(n).features]
+    why = f" for {purpose}" if purpose else ""
+    raise FeatureUnavailableError(
+        f"solver {backend.name!r} does not provide {feature.value}{why}; "
+        f"solvers that do: {', '.join(able) or 'none'}")

@@ -19,6 +19,15 @@ a temporary file and parsed, so CBC's output never reaches our stdout.
 Seeds: CBC and CLP treat seed 0 as "use the time of day", which would make
 runs irreproducible, so ``SolveOptions.seed = 0`` keeps CBC's fixed defaults
 and any other value ``s`` is passed as ``randomCbcSeed s`` and ``randomSeed s``.
+
+Time: CBC's own ``sec`` limit is the time left (:func:`solvers.deadline.solver_limit`); CBC
+overruns it (408 s on a 300 s limit, SOLVER-NOTES), so at the guard's time
+(:func:`solvers.deadline.stop_at`) a timer sends CBC SIGINT, on which CBC stops
+its search and writes the best plan it has ("Stopped on ctrl-c"), reported
+FEASIBLE; a CBC still running ``KILL_GRACE`` seconds after the give-up time
+(:func:`solvers.deadline.give_up_at`) is killed (no plan).  The CBC process is found among this process' children by the
+temporary folder on its command line (Linux ``/proc``; elsewhere only CBC's
+own limit and :func:`solvers.guard.solve_guarded` apply).
 """
 
 from __future__ import annotations
@@ -27,9 +36,11 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from functools import cache
@@ -38,12 +49,26 @@ from pathlib import Path
 import numpy as np
 
 from solvers import register
-from solvers.base import MilpProblem, SolveOptions, SolverResult, Status, relative_gap
+from solvers.base import (
+    BackendBase,
+    Feature,
+    MilpProblem,
+    SolveOptions,
+    SolverResult,
+    Status,
+    Termination,
+    confirm_optimal,
+    map_status,
+    relative_gap,
+)
+from solvers.check import max_violation as max_violation  # re-exported: the check lived here
+from solvers.check import plan_is_valid
+from solvers.deadline import give_up_at, solver_limit, stop_at
 
-# Tolerances of the independent check of a returned plan; CBC's own primal
-# and integer tolerances are 1e-7 and 1e-6 (absolute).
-_FEAS_TOL = 1e-5  # relative; solvers' MIP feasibility tolerances are about 1e-6
-_INT_TOL = 1e-5
+# Seconds after the give-up time (solvers.deadline.give_up_at) before a CBC that ignored SIGINT is
+# killed: after SIGINT, CBC and PuLP take about a second to write and read the plan back (several on a
+# busy machine), and a kill loses it.
+KILL_GRACE = 2.5
 
 _BOUND_RE = re.compile(r"^(?:Lower|Upper) bound:\s+(\S+)", re.MULTILINE)
 _RESULT_RE = re.compile(r"^Result - (.+)$", re.MULTILINE)
@@ -56,74 +81,6 @@ def _last_float(pattern: re.Pattern[str], text: str) -> float | None:
         return float(found[-1]) if found else None
     except ValueError:
         return None
-
-
-def max_violation(problem: MilpProblem, x: np.ndarray) -> tuple[float, str]:
-    """Largest violation of ``problem``'s rows, bounds or integrality by ``x``.
-
-    Integrality is checked on ``x`` as given; rows and bounds on ``x`` with its
-    integer columns rounded (the plan a backend returns).  A row violation is
-    relative to ``max(1, |bound|, sum_j |a_ij x_j|)``, a bound violation to
-    ``max(1, |bound|)``.
-
-    Parameters
-    ----------
-    problem : MilpProblem
-        The problem the plan claims to solve.
-    x : numpy.ndarray
-        Column values, shape (n,).
-
-    Returns
-    -------
-    tuple of (float, str)
-        The worst violation and a short description of where it is (empty
-        when there is none).
-    """
-    worst, where = 0.0, ""
-    if x.shape != (problem.num_cols,) or not np.all(np.isfinite(x)):
-        return math.inf, "plan has the wrong shape or non-finite values"
-    frac = np.where(problem.integrality, np.abs(x - np.round(x)), 0.0)
-    # Rows and bounds are checked on the plan as returned: integer columns rounded.
-    x = np.where(problem.integrality, np.round(x), x)
-    checks = []
-    act = problem.A @ x
-    # A row's error scales with the size of its terms (solvers print about 8 significant
-    # digits), not only with its right-hand side.
-    size = np.maximum(1.0, abs(problem.A) @ np.abs(x))
-    with np.errstate(invalid="ignore"):
-        checks.append(("row", (problem.row_lower - act) / np.maximum(size, np.abs(problem.row_lower))))
-        checks.append(("row", (act - problem.row_upper) / np.maximum(size, np.abs(problem.row_upper))))
-        checks.append(("column", (problem.col_lower - x) / np.maximum(1.0, np.abs(problem.col_lower))))
-        checks.append(("column", (x - problem.col_upper) / np.maximum(1.0, np.abs(problem.col_upper))))
-    for kind, v in checks:
-        v = np.nan_to_num(v, nan=0.0, neginf=0.0)  # infinite bounds never bind
-        if v.size and v.max() > worst:
-            k = int(v.argmax())
-            worst, where = float(v[k]), f"{kind} {k} violated by {v[k]:.3g} (relative)"
-    if frac.size and frac.max() > _INT_TOL and frac.max() > worst:
-        k = int(frac.argmax())
-        worst, where = float(frac[k]), f"integer column {k} has value {x[k]!r}"
-    return worst, where
-
-
-def plan_is_valid(problem: MilpProblem, x: np.ndarray) -> tuple[bool, str]:
-    """Whether ``x`` satisfies ``problem`` within the check tolerances.
-
-    Parameters
-    ----------
-    problem : MilpProblem
-        The problem.
-    x : numpy.ndarray
-        Column values.
-
-    Returns
-    -------
-    tuple of (bool, str)
-        Validity and, when invalid, where the worst violation is.
-    """
-    worst, where = max_violation(problem, x)
-    limit = _INT_TOL if where.startswith("integer") else _FEAS_TOL
-    return worst <= limit, where
 
 
 @cache
@@ -221,15 +178,86 @@ def build_pulp(problem: MilpProblem, names: bool = False, with_offset: bool = Fa
     return lp, variables
 
 
-class CbcBackend:
-    """CBC 2.10 via PuLP (MIP and LP; time limit, gap, threads, seed).
+def _children_running(marker: str) -> list[int]:
+    """Pids of this process' children whose command line contains ``marker`` (Linux /proc)."""
+    me, found = os.getpid(), list[int]()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) != me:
+                continue
+            if marker in Path(f"/proc/{entry}/cmdline").read_bytes().decode(errors="replace"):
+                found.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+class _CbcGuard:
+    """At ``stop`` (monotonic) send SIGINT to the CBC run marked by ``marker``; at ``kill``, SIGKILL."""
+
+    def __init__(self, stop: float | None, kill: float | None, marker: str) -> None:
+        self.stop, self.kill, self.marker = stop, kill, marker
+        self.interrupted = self.killed = False
+        self._timers: list[threading.Timer] = []
+
+    def _later(self, delay: float, action) -> None:  # type: ignore[no-untyped-def]
+        t = threading.Timer(max(0.0, delay), action)
+        t.daemon = True
+        self._timers.append(t)
+        t.start()
+
+    def _signal(self, sig: int) -> bool:
+        sent = False
+        for pid in _children_running(self.marker):
+            try:
+                os.kill(pid, sig)
+                sent = True
+            except ProcessLookupError:
+                pass
+        return sent
+
+    def _interrupt(self) -> None:
+        if self._signal(signal.SIGINT):
+            self.interrupted = True
+        if self.kill is not None:
+            self._later(self.kill - time.monotonic(), self._kill)
+
+    def _kill(self) -> None:
+        if self._signal(signal.SIGKILL):
+            self.killed = True
+
+    def __enter__(self) -> _CbcGuard:
+        if self.stop is not None:
+            self._later(self.stop - time.monotonic(), self._interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for t in self._timers:
+            t.cancel()
+
+
+class _KilledError(Exception):
+    def __init__(self) -> None:
+        super().__init__("CBC killed by the guard")
+
+
+class CbcBackend(BackendBase):
+    """CBC 2.10 via PuLP (MIP and LP; time limit, gap, threads, seed; incumbent on a limit).
 
     No duals: PuLP's shadow prices from CBC are not reliable enough in sign
-    and presence to be offered under the interface's ``duals`` feature.
+    and presence to be offered under the interface's ``DUALS`` feature.
     """
 
     name = "cbc"
-    features = frozenset({"lp", "mip", "time_limit", "gap", "threads", "seed", "write"})
+    features = frozenset({Feature.LP, Feature.MILP, Feature.TIME_LIMIT, Feature.MIP_GAP, Feature.THREADS,
+                          Feature.SEED, Feature.WRITE_MPS, Feature.WRITE_LP, Feature.INCUMBENT_ON_LIMIT})
 
     def available(self) -> bool:
         """Whether the solver can run on this machine."""
@@ -255,27 +283,38 @@ class CbcBackend:
             Normalised status; a plan only after it passed :func:`plan_is_valid`.
         """
         start = time.perf_counter()
+        started = time.monotonic()
         try:
-            return self._solve(problem, options, start)
+            return self._solve(problem, options, start, started)
+        except _KilledError:
+            return SolverResult(
+                Status.NO_SOLUTION, solver=self.name, solver_version=self.version(), raw_status="killed",
+                seconds=time.perf_counter() - start, extra={"guard_interrupted": True, "guard_killed": True},
+                message="CBC did not answer the wall-clock guard's interrupt in time and was stopped; no plan",
+            )
         except Exception as exc:  # a solver failure is a status, not a crash
             return SolverResult(
                 Status.ERROR, solver=self.name, message=f"{type(exc).__name__}: {exc}",
                 seconds=time.perf_counter() - start,
             )
 
-    def _solve(self, problem: MilpProblem, options: SolveOptions, start: float) -> SolverResult:
+    def _solve(self, problem: MilpProblem, options: SolveOptions, start: float, started: float) -> SolverResult:
         lp, variables = build_pulp(problem)
-        log = self._run(lp, problem, options, options.time_limit, [])
-        result = self._result(problem, options, lp, variables, log, time.perf_counter() - start)
+        stop = stop_at(options.time_limit, options.deadline, started)
+        give_up = give_up_at(options.time_limit, options.deadline, started)
+        kill = None if give_up is None else give_up + KILL_GRACE
+        limit = solver_limit(options.time_limit, options.deadline, started)
+        log, interrupted = self._run(lp, problem, options, limit, [], (stop, kill))
+        result = self._result(problem, options, lp, variables, log, time.perf_counter() - start, interrupted)
         if result.extra.get("plan_mismatch"):
             # CBC 2.10.3's integer preprocessing can write a plan other than the one it found
             # (seen on random MIPs with free or negative integer columns): the log says the
             # optimum is -85, the solution file holds a valid plan worth -81.25.  Solving again
             # without that preprocessing gave the proven plan in every such case we found.
-            left = None if options.time_limit is None else options.time_limit - (time.perf_counter() - start)
+            left = solver_limit(options.time_limit, options.deadline, started)
             if left is None or left > 0:
-                log = self._run(lp, problem, options, left, ["preprocess off"])
-                retry = self._result(problem, options, lp, variables, log, time.perf_counter() - start)
+                log, interrupted = self._run(lp, problem, options, left, ["preprocess off"], (stop, kill))
+                retry = self._result(problem, options, lp, variables, log, time.perf_counter() - start, interrupted)
                 if not retry.extra.get("plan_mismatch") and retry.status.has_solution:
                     return SolverResult(
                         retry.status, x=retry.x, objective=retry.objective, bound=retry.bound,
@@ -287,8 +326,9 @@ class CbcBackend:
         return result
 
     def _run(self, lp, problem: MilpProblem, options: SolveOptions, time_limit: float | None,  # type: ignore[no-untyped-def]
-             extra: list[str]) -> str:
-        """Run CBC on ``lp`` through PuLP; return CBC's log."""
+             extra: list[str], guard_at: tuple[float | None, float | None]) -> tuple[str, bool]:
+        """Run CBC on ``lp`` through PuLP, interrupted and killed at ``guard_at``; return its log and
+        whether it was interrupted."""
         import pulp
 
         path = _cbc_path()
@@ -303,7 +343,8 @@ class CbcBackend:
                 path=path,
                 mip=problem.is_mip,
                 msg=False,  # CBC must not write to our stdout; the log goes to a file
-                timeLimit=time_limit,
+                # (at least 0.1 s: PuLP leaves a limit of 0 out, which would mean none)
+                timeLimit=None if time_limit is None else max(0.1, time_limit),
                 gapRel=options.mip_gap if problem.is_mip else None,
                 threads=int(options.threads) if options.threads > 1 else None,
                 options=cbc_options,
@@ -311,17 +352,20 @@ class CbcBackend:
             )
             solver.tmpDir = tmp  # PuLP leaves its files behind when CBC fails
             try:
-                lp.solve(solver)
+                with _CbcGuard(*guard_at, tmp) as guard:
+                    lp.solve(solver)
             except pulp.PulpSolverError as exc:
+                if guard.killed:
+                    raise _KilledError() from None
                 log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
                 tail = " | ".join(line for line in log.splitlines() if "error" in line.lower() or "No match" in line)
                 raise RuntimeError(f"{exc}; CBC log: {tail[:500]}") from None
             log = Path(log_path).read_text(errors="replace") if os.path.exists(log_path) else ""
         if options.verbose:
             sys.stderr.write(log)
-        return log
+        return log, guard.interrupted
 
-    def _result(self, problem, options, lp, variables, log, seconds):  # type: ignore[no-untyped-def]
+    def _result(self, problem, options, lp, variables, log, seconds, interrupted):  # type: ignore[no-untyped-def]
         import pulp
 
         status_code, sol_status = lp.status, lp.sol_status
@@ -331,22 +375,26 @@ class CbcBackend:
         if cbc_result:
             raw += f" ({cbc_result})"
 
+        # PuLP's problem status "Optimal" is believed only with the solution status "Optimal":
+        # with "IntegerFeasible" it is a run stopped with a plan.
         if status_code == pulp.LpStatusInfeasible:
-            status = Status.INFEASIBLE
+            termination = Termination.INFEASIBLE
         elif status_code == pulp.LpStatusUnbounded:
-            status = Status.UNBOUNDED
+            termination = Termination.UNBOUNDED
         elif status_code == pulp.LpStatusOptimal and sol_status == pulp.LpSolutionOptimal:
-            status = Status.OPTIMAL
-        elif status_code == pulp.LpStatusOptimal and sol_status == pulp.LpSolutionIntegerFeasible:
-            status = Status.FEASIBLE  # PuLP's "Optimal" for a run stopped with a plan
-        elif status_code == pulp.LpStatusNotSolved:
-            status = Status.NO_SOLUTION  # the values PuLP loaded are not a plan
+            termination = Termination.OPTIMAL
+        elif status_code in (pulp.LpStatusOptimal, pulp.LpStatusNotSolved):
+            termination = Termination.LIMIT  # NotSolved: the values PuLP loaded are not a plan
         else:
-            status = Status.ERROR
-        if status == Status.FEASIBLE and not problem.is_mip:
-            status = Status.NO_SOLUTION  # an LP stopped early has no checked plan
+            termination = Termination.ERROR
+        # An LP stopped early has no checked plan; a MIP's integer-feasible one is a plan.
+        has_plan = sol_status == pulp.LpSolutionOptimal or (
+            problem.is_mip and sol_status == pulp.LpSolutionIntegerFeasible)
+        status = map_status(termination, has_plan)
 
         x = objective = bound = gap = None
+        if interrupted:
+            raw += " (interrupted by the wall-clock guard)"
         message = raw
         mismatch = False
         if status.has_solution:
@@ -382,28 +430,14 @@ class CbcBackend:
             if bound is not None and not math.isfinite(bound):
                 bound = None
             gap = relative_gap(objective, bound)
-            if (
-                status == Status.OPTIMAL and problem.is_mip and gap is not None
-                # CBC prints the bound to 3 decimals; allow for that rounding.
-                and abs(bound - objective) > 1e-3  # type: ignore[operator]
-                and gap > options.mip_gap * (1 + 1e-9) + 1e-12
-            ):
-                status = Status.FEASIBLE
-                message = f"CBC said optimal but its bound leaves gap {gap:.3g}; {raw}"
+            # CBC prints the bound to 3 decimals; allow for that rounding.
+            status, note = confirm_optimal(status, problem, options, objective, bound, bound_abs_tol=1e-3)
+            message = note + message
         return SolverResult(
             status, x=x, objective=objective, bound=bound, gap=gap, solver=self.name,
             solver_version=self.version(), seconds=seconds, message=message, raw_status=raw,
-            extra={"cbc_result": cbc_result, "plan_mismatch": mismatch},
+            extra={"cbc_result": cbc_result, "plan_mismatch": mismatch, "guard_interrupted": interrupted},
         )
-
-    def write(self, problem: MilpProblem, path: Path) -> None:
-        """Write ``problem`` as MPS (with OBJSENSE) or LP, chosen by the suffix."""
-        lp, _ = build_pulp(problem, names=True, with_offset=True)
-        if str(path).lower().endswith(".lp"):
-            lp.writeLP(str(path))
-        else:
-            # Without with_objsense PuLP writes the sense as a comment (SOLVER-NOTES).
-            lp.writeMPS(str(path), with_objsense=True)
 
 
 @cache

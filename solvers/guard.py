@@ -1,9 +1,14 @@
-"""A hard wall-clock stop around any backend's solve.
+"""A hard wall-clock stop around any backend's solve: the last resort.
 
 Solvers overrun their own time limits (SOLVER-NOTES: HiGHS ran a 300 s limit
-to 590 s in root cut separation; CBC ran 408 s).  A caller that promises a
-time limit therefore solves in a child process and stops it when
-``time_limit + grace`` seconds of wall clock have passed.
+to 590 s in root cut separation; CBC ran 408 s).  Every built-in backend
+guards itself and returns its best plan when interrupted (see
+:mod:`solvers.deadline`); this module is for a solver that does not come back
+even then, or a backend without that guard: it solves in a child process and
+stops it ``grace`` seconds after the backend's own give-up time
+(:func:`solvers.deadline.give_up_at`, which honours ``SolveOptions.deadline``).
+A plan the solver held when killed is lost, so the grace should leave the
+backend's own interrupt time to act.
 
 The child is started with the ``spawn`` method (a fresh interpreter: no
 inherited solver threads or locks, unlike ``fork``) and makes itself the
@@ -21,6 +26,7 @@ from multiprocessing.connection import Connection
 
 from solvers import get_backend
 from solvers.base import Backend, MilpProblem, SolveOptions, SolverResult, Status
+from solvers.deadline import give_up_at
 
 
 def _child(conn: Connection, backend: Backend, problem: MilpProblem, options: SolveOptions) -> None:
@@ -54,7 +60,7 @@ def _stop(proc: mp.process.BaseProcess) -> None:
 
 def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions,
                   grace: float = 5.0) -> SolverResult:
-    """Solve with ``backend_name``, stopped after ``time_limit + grace`` seconds.
+    """Solve with ``backend_name`` in a child process, stopped ``grace`` seconds after the guard time.
 
     Parameters
     ----------
@@ -64,11 +70,12 @@ def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions
     problem : MilpProblem
         The problem.
     options : SolveOptions
-        Options; without ``time_limit`` the backend is called directly in
-        this process.
+        Options; without ``time_limit`` or ``deadline`` the backend is called
+        directly in this process.
     grace : float
-        Seconds allowed beyond ``time_limit`` (process start-up, model
-        hand-over and the solver's own wind-down all count).
+        Seconds allowed beyond the backend's own give-up time, ``time_limit`` plus
+        half its margin or the deadline less half its margin (process start-up,
+        model hand-over and the solver's own wind-down all count).
 
     Returns
     -------
@@ -78,9 +85,10 @@ def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions
         process), or ``ERROR`` if the child died without an answer.
     """
     backend = get_backend(backend_name)
-    if options.time_limit is None:
+    stop = give_up_at(options.time_limit, options.deadline, time.monotonic())
+    if stop is None:
         return backend.solve(problem, options)
-    budget = float(options.time_limit) + float(grace)
+    budget = stop - time.monotonic() + float(grace)
     start = time.perf_counter()
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
@@ -111,7 +119,7 @@ def solve_guarded(backend_name: str, problem: MilpProblem, options: SolveOptions
             Status.NO_SOLUTION, solver=backend_name, seconds=seconds, raw_status="killed",
             message=(
                 f"stopped by the hard wall-clock guard after {seconds:.1f} s: the solver overran "
-                f"its time limit of {options.time_limit:g} s plus {grace:g} s grace; "
+                f"its time limit and did not answer its own guard within {grace:g} s; "
                 "any plan it held was lost"
             ),
             extra={"guard_killed": True},

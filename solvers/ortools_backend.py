@@ -13,24 +13,42 @@
     why.  A scaled row keeps its meaning exactly: with integral coefficients
     and integer columns, ``lower <= a x`` is the same as ``ceil(lower) <= a x``.
     CP-SAT cannot prove unboundedness (its domains are finite), hence its own
-    feature ``"ip"`` instead of ``"mip"``.
+    feature ``Feature.INTEGER_ONLY`` instead of ``Feature.MILP``.
 
 Both return a plan only after checking it against the problem
-(:func:`solvers.cbc_backend.plan_is_valid`), and an OPTIMAL status only when
-the reported bound confirms the asked gap.
+(:func:`solvers.check.plan_is_valid`), and an OPTIMAL status only when
+the reported bound confirms the asked gap (:func:`solvers.base.confirm_optimal`).
+
+Time: the solver's own limit is the time left (:func:`solvers.deadline.solver_limit`);
+at the guard's time (:func:`solvers.deadline.stop_at`) a timer thread calls
+SCIP's ``InterruptSolve`` or CP-SAT's ``stop_search``, after which both return
+the best plan they hold (FEASIBLE, with its bound).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 
 from solvers import register
-from solvers.base import MilpProblem, SolveOptions, SolverResult, Status, relative_gap
-from solvers.cbc_backend import plan_is_valid
+from solvers.base import (
+    BackendBase,
+    Feature,
+    MilpProblem,
+    SolveOptions,
+    SolverResult,
+    Status,
+    Termination,
+    confirm_optimal,
+    map_status,
+    relative_gap,
+)
+from solvers.check import plan_is_valid
+from solvers.deadline import solver_limit, stop_at
 
 _MAX_DECIMALS = 6  # scale factors tried for CP-SAT: 10**0 .. 10**6
 _INT_ABS_MAX = 2**53  # larger column bounds or scaled values are not exact in a double
@@ -48,23 +66,39 @@ def _err(name: str, start: float, message: str) -> SolverResult:
     )
 
 
-def _confirm_optimal(status: Status, problem: MilpProblem, options: SolveOptions,
-                     objective: float | None, bound: float | None) -> tuple[Status, str]:
-    """Downgrade OPTIMAL to FEASIBLE when the bound does not confirm the gap."""
-    gap = relative_gap(objective, bound)
-    if status == Status.OPTIMAL and problem.is_mip and (
-        gap is None or gap > options.mip_gap * (1 + 1e-9) + 1e-12
-    ):
-        shown = "unknown" if gap is None else f"{gap:.3g}"
-        return Status.FEASIBLE, f"solver said optimal but its bound leaves gap {shown}; "
-    return status, ""
+class _Interrupter:
+    """Calls ``interrupt`` (thread-safe in both solvers) at ``stop`` on the monotonic clock."""
+
+    def __init__(self, stop: float | None, interrupt: Callable[[], object]) -> None:
+        self.fired = False
+        self._interrupt = interrupt
+        self._timer: threading.Timer | None = None
+        if stop is not None:
+            self._timer = threading.Timer(max(0.0, stop - time.monotonic()), self._fire)
+            self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        self._interrupt()
+
+    def __enter__(self) -> _Interrupter:
+        if self._timer is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+_GUARD_NOTE = " (interrupted by the wall-clock guard)"
 
 
 # --------------------------------------------------------------------------- SCIP
 
 
-def _mp_model(problem: MilpProblem, names: bool = False):  # type: ignore[no-untyped-def]
-    """The ``MPModelProto`` of ``problem`` (offset left out unless ``names``)."""
+def _mp_model(problem: MilpProblem):  # type: ignore[no-untyped-def]
+    """The ``MPModelProto`` of ``problem`` (offset left out: it is added back to objective and bound)."""
     from ortools.linear_solver import linear_solver_pb2
 
     proto = linear_solver_pb2.MPModelProto()
@@ -83,21 +117,14 @@ def _mp_model(problem: MilpProblem, names: bool = False):  # type: ignore[no-unt
         row = add_row(lower_bound=rlo[i], upper_bound=rup[i])
         row.var_index.extend(indices[s:e])
         row.coefficient.extend(data[s:e])
-    if names:
-        proto.objective_offset = float(problem.offset)
-        if problem.col_names is not None:
-            for var, name in zip(proto.variable, problem.col_names, strict=True):
-                var.name = name
-        if problem.row_names is not None:
-            for row, name in zip(proto.constraint, problem.row_names, strict=True):
-                row.name = name
     return proto
 
 
-class OrtoolsScipBackend:
-    """SCIP via OR-Tools' ``pywraplp`` (MIP and LP; time limit, gap, threads, seed)."""
+class OrtoolsScipBackend(BackendBase):
+    """SCIP via OR-Tools' ``pywraplp`` (MIP and LP; time limit, gap, threads, seed; incumbent on a limit)."""
 
-    features = frozenset({"lp", "mip", "time_limit", "gap", "threads", "seed", "write"})
+    features = frozenset({Feature.LP, Feature.MILP, Feature.TIME_LIMIT, Feature.MIP_GAP, Feature.THREADS,
+                          Feature.SEED, Feature.WRITE_MPS, Feature.WRITE_LP, Feature.INCUMBENT_ON_LIMIT})
 
     def __init__(self, name: str = "ortools-scip") -> None:
         self.name = name
@@ -140,6 +167,7 @@ class OrtoolsScipBackend:
             return _err(self.name, start, f"{type(exc).__name__}: {exc}")
 
     def _solve(self, problem: MilpProblem, options: SolveOptions, start: float) -> SolverResult:
+        started = time.monotonic() - (time.perf_counter() - start)  # the call's start, on the deadline's clock
         from ortools.linear_solver import linear_solver_pb2, pywraplp
 
         solver = pywraplp.Solver.CreateSolver("SCIP")
@@ -152,8 +180,9 @@ class OrtoolsScipBackend:
             solver.EnableOutput()
         else:
             solver.SuppressOutput()
-        if options.time_limit is not None:
-            solver.SetTimeLimit(max(1, int(math.ceil(options.time_limit * 1000))))
+        limit = solver_limit(options.time_limit, options.deadline, started)
+        if limit is not None:
+            solver.SetTimeLimit(max(1, int(math.ceil(limit * 1000))))
         threads_ok = solver.SetNumThreads(int(options.threads))
         solver.SetSolverSpecificParametersAsString(
             f"randomization/randomseedshift = {int(options.seed)}\n"
@@ -161,20 +190,25 @@ class OrtoolsScipBackend:
         params = pywraplp.MPSolverParameters()
         if problem.is_mip:
             params.SetDoubleParam(params.RELATIVE_MIP_GAP, float(options.mip_gap))
-        code = solver.Solve(params)
+        with _Interrupter(stop_at(options.time_limit, options.deadline, started), solver.InterruptSolve) as guard:
+            code = solver.Solve(params)
         seconds = time.perf_counter() - start
 
         S = pywraplp.Solver
         raw = {S.OPTIMAL: "OPTIMAL", S.FEASIBLE: "FEASIBLE", S.INFEASIBLE: "INFEASIBLE",
                S.UNBOUNDED: "UNBOUNDED", S.ABNORMAL: "ABNORMAL", S.MODEL_INVALID: "MODEL_INVALID",
                S.NOT_SOLVED: "NOT_SOLVED"}.get(code, str(code))
-        status = {
-            S.OPTIMAL: Status.OPTIMAL, S.FEASIBLE: Status.FEASIBLE, S.INFEASIBLE: Status.INFEASIBLE,
-            S.UNBOUNDED: Status.UNBOUNDED, S.NOT_SOLVED: Status.NO_SOLUTION,
-        }.get(code, Status.ERROR)
-        if status == Status.FEASIBLE and not problem.is_mip:
-            status = Status.NO_SOLUTION  # an LP stopped early has no checked plan
+        termination = {
+            S.OPTIMAL: Termination.OPTIMAL, S.FEASIBLE: Termination.LIMIT, S.INFEASIBLE: Termination.INFEASIBLE,
+            S.UNBOUNDED: Termination.UNBOUNDED, S.NOT_SOLVED: Termination.LIMIT,
+        }.get(code, Termination.ERROR)
+        if code == S.ABNORMAL and guard.fired:
+            termination = Termination.LIMIT  # interrupted before SCIP had anything to say: no plan
+        # An LP stopped early has no checked plan.
+        status = map_status(termination, code == S.OPTIMAL or (code == S.FEASIBLE and problem.is_mip))
         message = raw if threads_ok else f"{raw}; SCIP ignored threads={options.threads}"
+        if guard.fired:
+            message += _GUARD_NOTE
         x = objective = bound = None
         if status.has_solution:
             response = linear_solver_pb2.MPSolutionResponse()
@@ -191,27 +225,14 @@ class OrtoolsScipBackend:
             objective = problem.objective_value(x)
             if not problem.is_mip and status == Status.OPTIMAL:
                 bound = objective
-            status, note = _confirm_optimal(status, problem, options, objective, bound)
+            status, note = confirm_optimal(status, problem, options, objective, bound)
             message = note + message
         return SolverResult(
             status, x=x, objective=objective, bound=bound, gap=relative_gap(objective, bound),
             solver=self.name, solver_version=self.version(), seconds=seconds, message=message,
-            raw_status=raw, extra={"nodes": int(solver.nodes()) if problem.is_mip else 0},
+            raw_status=raw, extra={"nodes": int(solver.nodes()) if problem.is_mip else 0,
+                                   "guard_interrupted": guard.fired},
         )
-
-    def write(self, problem: MilpProblem, path: Path) -> None:
-        """Write ``problem`` as MPS or LP (chosen by the file suffix), with names."""
-        from ortools.linear_solver import pywraplp
-
-        solver = pywraplp.Solver.CreateSolver("SCIP")
-        error = solver.LoadModelFromProto(_mp_model(problem, names=True))
-        if error:
-            raise ValueError(f"OR-Tools rejected the model: {error}")
-        if str(path).lower().endswith(".lp"):
-            text = solver.ExportModelAsLpFormat(False)
-        else:
-            text = solver.ExportModelAsMpsFormat(False, False)
-        Path(path).write_text(text)
 
 
 # --------------------------------------------------------------------------- CP-SAT
@@ -250,16 +271,17 @@ def integer_scale(values: np.ndarray, groups: np.ndarray | None = None,
     return scale
 
 
-class CpSatBackend:
-    """CP-SAT for pure integer programmes (time limit, gap, threads, seed).
+class CpSatBackend(BackendBase):
+    """CP-SAT for pure integer programmes (time limit, gap, threads, seed; incumbent on a limit).
 
-    Feature ``"ip"``: integer columns with finite bounds and coefficients that
+    ``Feature.INTEGER_ONLY``: integer columns with finite bounds and coefficients that
     are integral after a decimal scaling.  Anything else is returned as
-    ``ERROR`` with the reason.
+    ``ERROR`` with the reason.  Model files are written by the shared writer.
     """
 
     name = "cpsat"
-    features = frozenset({"ip", "time_limit", "gap", "threads", "seed"})
+    features = frozenset({Feature.INTEGER_ONLY, Feature.TIME_LIMIT, Feature.MIP_GAP, Feature.THREADS,
+                          Feature.SEED, Feature.WRITE_MPS, Feature.WRITE_LP, Feature.INCUMBENT_ON_LIMIT})
 
     def available(self) -> bool:
         """Whether the solver can run on this machine."""
@@ -295,6 +317,7 @@ class CpSatBackend:
             return _err(self.name, start, f"{type(exc).__name__}: {exc}")
 
     def _solve(self, problem: MilpProblem, options: SolveOptions, start: float) -> SolverResult:
+        started = time.monotonic() - (time.perf_counter() - start)  # the call's start, on the deadline's clock
         from ortools.sat.python import cp_model
 
         n = problem.num_cols
@@ -367,21 +390,24 @@ class CpSatBackend:
 
         solver = cp_model.CpSolver()
         p = solver.parameters
-        if options.time_limit is not None:
-            p.max_time_in_seconds = float(options.time_limit)
+        limit = solver_limit(options.time_limit, options.deadline, started)
+        if limit is not None:
+            p.max_time_in_seconds = float(limit)
         p.num_workers = max(1, int(options.threads))
         p.random_seed = int(options.seed)
         p.relative_gap_limit = float(options.mip_gap)
         p.log_search_progress = bool(options.verbose)
-        code = solver.solve(model)
+        with _Interrupter(stop_at(options.time_limit, options.deadline, started), solver.stop_search) as guard:
+            code = solver.solve(model)
         seconds = time.perf_counter() - start
         raw = solver.status_name(code)
 
-        status = {
-            cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
-            cp_model.INFEASIBLE: Status.INFEASIBLE, cp_model.UNKNOWN: Status.NO_SOLUTION,
-        }.get(code, Status.ERROR)  # MODEL_INVALID and anything new
-        message = raw
+        termination = {
+            cp_model.OPTIMAL: Termination.OPTIMAL, cp_model.FEASIBLE: Termination.LIMIT,
+            cp_model.INFEASIBLE: Termination.INFEASIBLE, cp_model.UNKNOWN: Termination.LIMIT,
+        }.get(code, Termination.ERROR)  # MODEL_INVALID and anything new
+        status = map_status(termination, code in (cp_model.OPTIMAL, cp_model.FEASIBLE))
+        message = raw + (_GUARD_NOTE if guard.fired else "")
         x = objective = bound = None
         if status.has_solution:
             # The response's repeated field takes no slices; the first n entries are our columns.
@@ -393,14 +419,14 @@ class CpSatBackend:
             # Without an objective any plan is optimal, so the bound is the objective.
             bound = (float(solver.best_objective_bound) / obj_scale + float(problem.offset)
                      if nz.size else objective)
-            status, note = _confirm_optimal(status, problem, options, objective, bound)
-            message = note + raw
+            status, note = confirm_optimal(status, problem, options, objective, bound)
+            message = note + message
         elif status == Status.ERROR:
             message = f"{raw}: {solver.solution_info()}"
         return SolverResult(
             status, x=x, objective=objective, bound=bound, gap=relative_gap(objective, bound),
             solver=self.name, solver_version=self.version(), seconds=seconds, message=message,
-            raw_status=raw, extra={"objective_scale": obj_scale},
+            raw_status=raw, extra={"objective_scale": obj_scale, "guard_interrupted": guard.fired},
         )
 
 

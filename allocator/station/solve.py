@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from allocator.outcome import Outcome
 from allocator.station.builder import build
 from allocator.station.plan import Plan
 from allocator.station.tables import plan_summary, plan_tables
-from solvers import SolveOptions, get_backend
+from solvers import Deadline, SolveOptions, get_backend
 
 DEFAULT_GAP = 0.01
 
@@ -59,6 +60,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         Also write the model built (``.mps`` or ``.lp``, with row and column names) before solving it.
     """
     options = options or SolveOptions(mip_gap=DEFAULT_GAP)
+    if options.deadline is None and options.time_limit is not None:  # the limit covers the build too
+        options = replace(options, deadline=Deadline.start(options.time_limit))
     # Names double the build time at national scale and only an exported model reads them.
     model = build(instance, strict=strict, drop=drop, names=export is not None)
     if export is not None:
@@ -68,8 +71,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     if chosen == "decompose":
         from allocator.decompose import solve_decomposed
 
-        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str), options, solver,
-                                  decompose)
+        result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str),
+                                  options.within_deadline(), solver, decompose)
     else:
         result = get_backend(solver).solve(model.problem, options)
     manifest = {

@@ -14,7 +14,6 @@ Exit codes
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Callable
@@ -84,10 +83,17 @@ def _check_mps(mps: str | None, force: bool) -> None:
         sys.exit(EXIT_INPUT)
 
 
+def _echo_json(obj: Any) -> None:
+    """Strict JSON on stdout: NaN/inf as null, UTF-8 text (see allocator.report.terminal.to_json)."""
+    from allocator.report.terminal import to_json
+
+    click.echo(to_json(obj))
+
+
 def _emit_issues(issues: list[Any], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"valid": False, "errors": [i.to_dict() for i in issues if i.severity == "error"],
-                               "warnings": [i.to_dict() for i in issues if i.severity != "error"]}, indent=2))
+        _echo_json({"valid": False, "errors": [i.to_dict() for i in issues if i.severity == "error"],
+                    "warnings": [i.to_dict() for i in issues if i.severity != "error"]})
     errors = [i for i in issues if i.severity == "error"]
     click.echo(f"{len(errors)} error(s) in the instance:", err=True)
     for i in issues:
@@ -145,8 +151,13 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="allocator")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="-v: progress messages (INFO); -vv: debug and the solver's own log.")
+@click.option("--log-file", type=click.Path(dir_okay=False), default=None, help="Also write the log (DEBUG) here.")
+def main(verbose: int, log_file: str | None) -> None:
     """Allocate social workers, money and department resources to community service stations."""
+    from allocator.report.terminal import setup_logging
+
+    setup_logging(verbose, log_file)
 
 
 @main.command()
@@ -158,8 +169,8 @@ def validate(path: str, as_json: bool) -> None:
     instance, issues = _load_or_exit(path, as_json)
     warnings = [i for i in issues if i.severity != "error"]
     if as_json:
-        click.echo(json.dumps({"valid": True, "errors": [], "warnings": [w.to_dict() for w in warnings],
-                               "stations": instance.num_stations}, indent=2))
+        _echo_json({"valid": True, "errors": [], "warnings": [w.to_dict() for w in warnings],
+                    "stations": instance.num_stations})
     else:
         click.echo(f"{path}: valid ({instance.num_stations} stations, {len(instance.clauses)} clauses)")
         for w in warnings:
@@ -177,7 +188,7 @@ def show(path: str, as_json: bool) -> None:
     instance, _ = _load_or_exit(path, as_json)
     summary = instance_summary(instance)
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=float))
+        _echo_json(summary)
     else:
         click.echo(format_instance_summary(summary))
 
@@ -186,8 +197,9 @@ def show(path: str, as_json: bool) -> None:
 @click.argument("source", type=click.Path())
 @click.argument("target", type=click.Path())
 @click.option("--force", is_flag=True, help="Replace TARGET if the engine wrote it (nothing else is replaced).")
+@click.option("--json", "as_json", is_flag=True, help="What was written, as JSON.")
 @_guard
-def convert(source: str, target: str, force: bool) -> None:
+def convert(source: str, target: str, force: bool, as_json: bool) -> None:
     """Convert an instance between folder and .xlsx forms (TARGET's suffix decides: a folder or .xlsx)."""
     from allocator.atomic import OutputError
     from allocator.instance import target_form, write_folder, write_xlsx
@@ -198,12 +210,15 @@ def convert(source: str, target: str, force: bool) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
     _check_out(target, force, folder=form == "folder")
-    instance, _ = _load_or_exit(source, False)
+    instance, _ = _load_or_exit(source, as_json)
     if form == "xlsx":
         write_xlsx(instance, target)
     else:
         write_folder(instance, target)
-    click.echo(f"wrote {target}")
+    if as_json:
+        _echo_json({"wrote": target, "stations": instance.num_stations})
+    else:
+        click.echo(f"wrote {target}")
 
 
 _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXIT_INFEASIBLE,
@@ -229,13 +244,17 @@ _STATUS_EXIT = {"optimal": EXIT_OK, "feasible": EXIT_FEASIBLE, "infeasible": EXI
               help="Solve the decomposition's batches on this Dask scheduler.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=300, show_default=True,
               help="Stations per decomposition batch (whole counties).")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write DIR/plan.xlsx and DIR/report.html (each whole or not at all).")
 @click.option("--json", "as_json", is_flag=True, help="The summary as JSON on stdout.")
 @_guard
 def solve(instance_path: str, solver: str, time_limit: float | None, gap: float, threads: int, seed: int,
           strict: bool, out: str | None, force: bool, mps: str | None, method: str, workers: int,
-          dask_address: str | None, batch_size: int, as_json: bool) -> None:
+          dask_address: str | None, batch_size: int, report_dir: str | None, as_json: bool) -> None:
     """Solve the station allocation model of INSTANCE and report the plan."""
-    from allocator.station import format_plan, solve_instance, write_plan
+    from allocator.report.terminal import progress, solver_log_wanted
+    from allocator.report.text import format_plan_text
+    from allocator.station import solve_instance, write_plan
     from solvers import Deadline, SolveOptions, backend_names
 
     deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, load, build, solve, write
@@ -245,18 +264,22 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
-    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline)
+    options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline,
+                           verbose=solver_log_wanted())
     from allocator.decompose import DecomposeOptions
 
-    plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
-                          decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address),
-                          export=mps)
+    with progress(f"solving {instance.num_stations:,} stations ({method})", enabled=not as_json):
+        plan = solve_instance(instance, solver=solver, options=options, strict=strict, method=method,
+                              decompose=DecomposeOptions(batch_size=batch_size, workers=workers, dask=dask_address),
+                              export=mps)
     if out and plan.tables:
         write_plan(plan, out)
+    if report_dir:
+        _write_report(instance, plan, report_dir, as_json)
     if as_json:
-        click.echo(json.dumps({**plan.summary, "manifest": plan.manifest}, indent=2, default=float))
+        _echo_json({**plan.summary, "manifest": plan.manifest})
     else:
-        click.echo(format_plan(plan, instance))
+        click.echo(format_plan_text(plan, instance))
         if plan.status.value == "infeasible":
             click.echo("No plan satisfies every hard clause. Run without --strict for a plan with the soft "
                        "clauses' deviations sized.", err=True)
@@ -295,8 +318,7 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
     if report.input_error or (mismatch and not allow_other_instance):
         why = report.input_error or (report.warnings[0] + "; pass --allow-other-instance to check it anyway")
         if as_json:
-            click.echo(json.dumps({"ok": False, "input_error": why, "instance_check": report.instance_check},
-                                  indent=2))
+            _echo_json({"ok": False, "input_error": why, "instance_check": report.instance_check})
         click.echo(f"error: {why}", err=True)
         sys.exit(EXIT_INPUT)
     if assignment_dir is None and (Path(plan_dir) / "roster.csv").is_file():
@@ -307,7 +329,7 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
                               report.checks + extra.checks, report.notes + extra.notes,
                               instance_check=report.instance_check, warnings=report.warnings)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2, default=float))
+        _echo_json(report.to_dict())
     else:
         click.echo(format_report(report))
     sys.exit(EXIT_OK if report.ok else EXIT_VERIFY_FAILED)
@@ -317,7 +339,7 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--strict/--as-stated", default=True, show_default=True,
               help="Diagnose with every clause hard (the documents as written), or with the instance's modes.")
-@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds per solve.")
+@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds for the whole diagnosis.")
 @click.option("--no-conflicts", is_flag=True, help="Skip the conflict sets (one solve per clause family).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard
@@ -325,12 +347,14 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
     """Why is there no plan? Smallest relaxation, alternatives per clause, conflict sets, data issues."""
     from allocator.diagnose import diagnose as run
     from allocator.diagnose import format_diagnosis
+    from allocator.report.terminal import progress
 
     instance, issues = _load_or_exit(instance_path, as_json)
-    d = run(instance, strict=strict, time_limit=time_limit, warnings=[i for i in issues if i.severity != "error"],
-            find_conflicts=not no_conflicts)
+    with progress("diagnosing (one solve per clause family)", enabled=not as_json):
+        d = run(instance, strict=strict, time_limit=time_limit, warnings=[i for i in issues if i.severity != "error"],
+                find_conflicts=not no_conflicts)
     if as_json:
-        click.echo(json.dumps(d.to_dict(), indent=2, default=float))
+        _echo_json(d.to_dict())
     else:
         click.echo(format_diagnosis(d))
     sys.exit(EXIT_OK if d.feasible else EXIT_INFEASIBLE)
@@ -347,13 +371,17 @@ def diagnose(instance_path: str, strict: bool, time_limit: float, no_conflicts: 
 @click.option("--strict", is_flag=True)
 @click.option("--out", type=click.Path(), default=None, help="Write the changed plan and diff tables here.")
 @click.option("--force", is_flag=True, help="Replace --out if it is a plan the engine wrote.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Write DIR/plan.xlsx and DIR/report.html of the changed plan, with its Diff.")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
 def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float, time_limit: float | None,
-           strict: bool, out: str | None, force: bool, as_json: bool) -> None:
+           strict: bool, out: str | None, force: bool, report_dir: str | None, as_json: bool) -> None:
     """Solve the baseline and a changed instance; print what moved, biggest moves first."""
     from allocator.instance import InstanceError
-    from allocator.scenario import format_whatif, parse_changes
+    from allocator.report.terminal import progress, solver_log_wanted
+    from allocator.report.text import format_whatif_text
+    from allocator.scenario import parse_changes
     from allocator.scenario import whatif as run
     from allocator.station import write_plan
     from solvers import SolveOptions
@@ -362,7 +390,9 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
     instance, _ = _load_or_exit(instance_path, as_json)
     try:
         parsed = parse_changes(list(changes))
-        w = run(instance, parsed, solver, SolveOptions(time_limit=time_limit, mip_gap=gap), strict)
+        with progress("solving the baseline and the changed instance", enabled=not as_json):
+            w = run(instance, parsed, solver, SolveOptions(time_limit=time_limit, mip_gap=gap,
+                                                           verbose=solver_log_wanted()), strict)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
@@ -378,36 +408,43 @@ def whatif(instance_path: str, changes: tuple[str, ...], solver: str, gap: float
         plan = w.changed
         write_plan(dataclasses.replace(plan, tables={**plan.tables, **{k: pd.DataFrame(v) for k, v in extra.items()}},
                                        summary={**plan.summary, "changes": parsed}), out)
+    if report_dir and w.changed.tables:
+        from allocator.scenario import apply_changes
+
+        _write_report(apply_changes(instance, parsed), w.changed, report_dir, as_json,
+                      diff={"totals": w.totals, "clauses": w.clauses, "stations": w.stations})
     if as_json:
-        click.echo(json.dumps({"changes": parsed, "totals": w.totals.to_dict(orient="records"),
-                               "clauses": w.clauses.to_dict(orient="records"),
-                               "stations": w.stations.to_dict(orient="records")}, indent=2, default=str))
+        _echo_json({"changes": parsed, "totals": w.totals, "clauses": w.clauses, "stations": w.stations})
     else:
-        click.echo(format_whatif(w, parsed))
+        click.echo(format_whatif_text(w, parsed))
     sys.exit(_STATUS_EXIT[w.changed.status.value])
 
 
 @main.command()
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--solver", default="highs", show_default=True)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=120.0, show_default=True,
+              help="Seconds for the whole command; when it runs out, the prices found so far are given.")
 @click.option("--json", "as_json", is_flag=True)
 @_guard
-def prices(instance_path: str, solver: str, as_json: bool) -> None:
+def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) -> None:
     """What each clause in force costs: objective gain if dropped or relaxed one unit (re-solves)."""
     import dataclasses
 
-    from allocator.scenario import format_prices
+    from allocator.report.terminal import progress
+    from allocator.report.text import format_prices_text
     from allocator.scenario import prices as run
 
     instance, _ = _load_or_exit(instance_path, as_json)
-    base, rows = run(instance, solver)
+    with progress("pricing every clause family (one re-solve each)", enabled=not as_json):
+        base, rows = run(instance, solver, time_limit=time_limit)
     if as_json:
-        click.echo(json.dumps({"baseline": base.objective, "status": base.status.value,
-                               "prices": [dataclasses.asdict(r) for r in rows]}, indent=2, default=float))
+        _echo_json({"baseline": base.objective, "status": base.status.value,
+                    "prices": [dataclasses.asdict(r) for r in rows]})
     elif base.objective is None:
         click.echo(f"no plan to price: {base.status.value}")
     else:
-        click.echo(format_prices(base, rows))
+        click.echo(format_prices_text(base, rows))
     sys.exit(_STATUS_EXIT[base.status.value])
 
 
@@ -425,52 +462,36 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
     """Place department packages onto a plan's stations (exact GAP), workers onto its posts (the roster) and
     list the posts left open (the hiring list, F-HIRING, F-LOCAL-HIRE).  Check with
     `allocator verify INSTANCE PLAN_DIR --assignment DIR`."""
-    from pathlib import Path
-
-    from allocator.assign import assign_packages, solve_roster, write_assignment
+    from allocator.assign import (
+        assign_packages,
+        assignment_summary,
+        format_assignment,
+        solve_roster,
+        write_assignment,
+    )
+    from allocator.station import PlanReadError, read_plan
     from solvers import backend_names
 
     instance, _ = _load_or_exit(instance_path, as_json)
     if solver not in backend_names():
         click.echo(f"unknown solver {solver!r}; known: {', '.join(backend_names())}", err=True)
         sys.exit(EXIT_INPUT)
-    if not (Path(plan_dir) / "staff.csv").is_file():
-        click.echo(f"error: {plan_dir} has no staff.csv: not a plan written by `allocator solve --out`", err=True)
+    try:
+        plan = read_plan(plan_dir)
+    except PlanReadError as exc:
+        click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
-    res = assign_packages(instance, plan_dir, solver)
-    ro = solve_roster(instance, plan_dir, max_moves=None if max_moves < 0 else max_moves, solver=solver)
+    res = assign_packages(instance, plan, solver)
+    ro = solve_roster(instance, plan, max_moves=None if max_moves < 0 else max_moves, solver=solver)
     if not ro.status.has_solution:
         click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
         sys.exit(_STATUS_EXIT[ro.status.value])
     if out:
         write_assignment(res, ro, out)
-    roster, hires = ro.roster, ro.hires
-    rs = ro.summary
-    summary = {"status": res.status.value, "objective": res.objective, "gap": res.gap,
-               "packages_placed": len(res.placements), "dept_link_share": res.dept_link_share,
-               "roster": rs, "workers_moved": rs["moved"], "hires": rs["hires"], "hiring_cost": rs["hiring_cost"],
-               "local_hires_required": rs["local_required"]}
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=float))
+        _echo_json(assignment_summary(res, ro))
     else:
-        limit = "no limit" if ro.max_moves is None else f"at most {ro.max_moves}"
-        click.echo(f"Packages: {res.status.value.upper()}, {summary['packages_placed']} placed, need covered "
-                   f"{res.objective or 0:,.0f} (weighted residents); stations linked to >= 3 departments: "
-                   f"{(res.dept_link_share or 0):.1%} (F-DEPT-LINK)")
-        click.echo(f"Roster: {ro.status.value.upper()} by {ro.method} ({ro.why}), {ro.seconds:.2f} s")
-        click.echo(f"  {len(roster)} workers in post, {rs['moved']} moved ({limit}; {rs['moved_county']} to "
-                   f"another county), {rs['certified']} to certify, {rs['promoted']} to promote; one-off cost "
-                   f"{rs['roster_cost']:,} yuan")
-        click.echo(f"  hires {rs['hires']} costing {rs['hiring_cost']:,} a year; {rs['local_required']} of them "
-                   "local (F-LOCAL-HIRE)")
-        if rs["local_shortfall"]:
-            click.echo(f"  F-LOCAL-HIRE: {rs['local_shortfall']} local social worker(s) missing at "
-                       f"{rs['local_shortfall_stations']} rural station(s) even with every hire local: staff in "
-                       "post who are not local stay (IN-POST); --max-moves lets the roster move them")
-        if len(hires):
-            click.echo(hires.groupby("post")[["hires", "annual_cost", "local_required"]].sum().to_string())
-        if out:
-            click.echo(f"assignment written to {out}")
+        click.echo(format_assignment(res, ro, out))
     sys.exit(max(_STATUS_EXIT[res.status.value], _STATUS_EXIT[ro.status.value]))
 
 
@@ -489,15 +510,17 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
 @click.option("--time-limit", type=SECONDS, default=None, help="Seconds per scenario.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--strict", is_flag=True, help="Every clause hard, whatever the instance says.")
+@click.option("--json", "as_json", is_flag=True, help="What the sweep did, as JSON.")
 @_guard
 def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_address: str | None, out: str | None,
-          solver: str, gap: float, time_limit: float | None, seed: int, strict: bool) -> None:
+          solver: str, gap: float, time_limit: float | None, seed: int, strict: bool, as_json: bool) -> None:
     """Solve every scenario of SCENARIOS (TOML or CSV: named changes or a grid) on INSTANCE; resumable.
 
     One row per scenario goes to DIR/results.csv as it finishes, and DIR/results.parquet (sorted by name)
-    is written once every scenario has a row.  Exit 0 when every scenario has a row (a failed one carries its
-    error), 2 on a bad scenarios file or a DIR holding another sweep, 6 when some could not be run (run the
-    same command again to finish them).
+    is written once every scenario has a row.  Exit 0 when every scenario has a plan row; 2 on a bad scenarios
+    file, a DIR holding another sweep, an unreachable --dask scheduler, or when any scenario is invalid (its
+    changes break a rule: all of them, or some -- the others keep their rows; each invalid one is listed with
+    its error); 6 when some could not be run (run the same command again to finish them) or a solve failed.
     """
     from pathlib import Path
 
@@ -529,8 +552,16 @@ def sweep(instance_path: str, scenarios_path: str, workers: int | None, dask_add
     except SweepError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
-    click.echo(format_report(report))
-    sys.exit(EXIT_OK if report.complete else EXIT_ERROR)
+    if as_json:
+        _echo_json({**{k: v for k, v in vars(report).items() if not k.startswith("_")}, "complete": report.complete})
+    else:
+        click.echo(format_report(report))
+    if report.invalid:
+        n = len(report.invalid)
+        click.echo(f"error: {'every scenario is' if n == report.total else f'{n} of {report.total} scenarios are'} "
+                   "invalid (listed above with their errors)", err=True)
+        sys.exit(EXIT_INPUT)
+    sys.exit(EXIT_OK if report.complete and not report.errored else EXIT_ERROR)
 
 
 @main.command()
@@ -600,7 +631,7 @@ def circle(path: str, model: str, minutes: float | None, points: int | None, bud
     if out and plan.tables:
         write_circle(plan, out)
     if as_json:
-        click.echo(json.dumps({"circle_folder": data.source, **summary_json(plan)}, indent=2, default=float))
+        _echo_json({"circle_folder": data.source, **summary_json(plan)})
     else:
         click.echo(format_circle(plan, data))
         if out and plan.tables:
@@ -616,15 +647,64 @@ def clauses(as_json: bool) -> None:
     from allocator.instance import CLAUSES
 
     if as_json:
-        click.echo(json.dumps([{"id": c.id, "title": c.title, "section": c.section, "scope": c.scope,
-                                "families": list(c.families),
-                                "figures": [{"name": f.name, "kind": f.kind, "unit": f.unit, "required": f.required,
-                                             "path": f.path} for f in c.fields]} for c in CLAUSES], indent=2))
+        _echo_json([{"id": c.id, "title": c.title, "section": c.section, "scope": c.scope,
+                     "families": list(c.families),
+                     "figures": [{"name": f.name, "kind": f.kind, "unit": f.unit, "required": f.required,
+                                  "path": f.path} for f in c.fields]} for c in CLAUSES])
         return
-    for c in CLAUSES:
-        figs = ", ".join(f"{f.name}{'' if f.required else '?'} [{f.unit}]" for f in c.fields)
-        fam = f" families: {', '.join(c.families)}" if c.families else ""
-        click.echo(f"{c.id:<18} {c.scope:<8} §{c.section:<14} {c.title}\n{'':<19}{figs}{fam}")
+    from allocator.report.text import format_clauses_text
+
+    click.echo(format_clauses_text(CLAUSES))
+
+
+def _write_report(instance: Any, plan: Any, report_dir: str, as_json: bool, diagnosis: Any = None,
+                  diff: dict[str, Any] | None = None, xlsx: str | None = None, html: str | None = None) -> None:
+    """Write the workbook and the HTML report (each atomically; never over a file allocator did not write)."""
+    from pathlib import Path
+
+    from allocator.report import report_data
+    from allocator.report.atomic import ForeignFileError
+    from allocator.report.html import write_html
+    from allocator.report.workbook import write_workbook
+
+    r = report_data(instance, plan, diagnosis, diff)
+    targets = [(xlsx or (str(Path(report_dir) / "plan.xlsx") if report_dir else None), write_workbook),
+               (html or (str(Path(report_dir) / "report.html") if report_dir else None), write_html)]
+    try:
+        for path, write in targets:
+            if path:
+                write(r, path, replace_foreign=False)
+                if not as_json:
+                    click.echo(f"report written to {path}", err=True)
+    except ForeignFileError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+
+
+@main.command()
+@click.argument("plan_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--instance", "instance_path", required=True, type=click.Path(), help="The plan's instance.")
+@click.option("--xlsx", type=click.Path(dir_okay=False), default=None, help="Write the workbook here.")
+@click.option("--html", type=click.Path(dir_okay=False), default=None, help="Write the HTML report here.")
+@click.option("--json", "as_json", is_flag=True, help="The report's headline and files as JSON.")
+@_guard
+def report(plan_dir: str, instance_path: str, xlsx: str | None, html: str | None, as_json: bool) -> None:
+    """Write a plan's workbook (--xlsx) and HTML report (--html); both into PLAN_DIR when neither is given."""
+    from pathlib import Path
+
+    from allocator.report import read_plan, report_data
+
+    instance, _ = _load_or_exit(instance_path, as_json)
+    try:
+        plan = read_plan(plan_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INPUT)
+    if xlsx is None and html is None:
+        xlsx, html = str(Path(plan_dir) / "plan.xlsx"), str(Path(plan_dir) / "report.html")
+    _write_report(instance, plan, "", as_json, xlsx=xlsx, html=html)
+    if as_json:
+        _echo_json({"xlsx": xlsx, "html": html, "headline": report_data(instance, plan).headline})
 
 
 if __name__ == "__main__":

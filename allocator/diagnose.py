@@ -18,6 +18,7 @@ loader's warnings.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +155,10 @@ def _families(model: Model) -> list[Family]:
     return list(seen)
 
 
+#: The least time a solve is given once the diagnosis's limit is nearly spent.
+MIN_SOLVE_SECONDS = 0.5
+
+
 def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", time_limit: float = 30.0,
              warnings: list[InputIssue] | None = None, find_conflicts: bool = True) -> Diagnosis:
     """Explain why ``instance`` has no plan (with every clause hard when ``strict``).
@@ -166,20 +171,29 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
     solver : str
         Backend name.
     time_limit : float
-        Seconds per solve.
+        Seconds for the whole diagnosis (every solve shares them); what is not decided by then is left
+        out, with a note.
     warnings : list of InputIssue, optional
         The loader's warnings, reported as data inconsistencies.
     find_conflicts : bool
         Also compute conflict sets (a deletion filter: one solve per family).
     """
     backend = get_backend(solver)
-    opts = SolveOptions(time_limit=time_limit, mip_gap=1e-4)
+    deadline = time.perf_counter() + time_limit
     diag = Diagnosis(feasible=False, strict=strict)
     diag.data_issues = [f"{w.message} ({w.column})" for w in (warnings or [])]
 
+    def left() -> float:
+        return deadline - time.perf_counter()
+
+    def opts() -> SolveOptions:
+        return SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS), mip_gap=1e-4)
+
     def feasible(drop: frozenset[Family]) -> bool | None:
+        if left() <= 0:
+            return None  # undecided: a deletion filter keeps the family, so a conflict stays a true one
         r = backend.solve(build(instance, strict=strict, drop=drop, feasibility=True).problem,
-                          SolveOptions(time_limit=time_limit))
+                          SolveOptions(time_limit=max(left(), MIN_SOLVE_SECONDS)))
         if r.status is Status.INFEASIBLE:
             return False
         if r.status.has_solution:
@@ -194,7 +208,7 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
     if first is None:
         diag.notes.append(f"feasibility could not be decided within {time_limit:g} s")
     elastic = build(instance, strict=strict, elastic=True)
-    res = backend.solve(elastic.problem, opts)
+    res = backend.solve(elastic.problem, opts())
     if res.status.has_solution and res.x is not None:
         diag.relaxation = _relaxed(instance, elastic, res.x)
     else:
@@ -214,9 +228,14 @@ def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", tim
         for i, conflict in enumerate(diag.conflicts):
             others = frozenset(f for j, c in enumerate(diag.conflicts) if j != i for f in c.families)
             for fam in conflict.families:
-                alt = _alone(instance, strict, others, fam, backend, opts)
+                if left() <= 0:
+                    break
+                alt = _alone(instance, strict, others, fam, backend, opts())
                 if alt is not None:
                     diag.alternatives.append(alt)
+    if left() <= 0:
+        diag.notes.append(f"the time limit ({time_limit:g} s for the whole diagnosis) ran out: conflicts and "
+                          "alternatives may be incomplete (give --time-limit for more)")
     return diag
 
 

@@ -9,6 +9,9 @@ through the same checks as a file (:func:`allocator.instance.with_settings`).
 from __future__ import annotations
 
 import copy
+import dataclasses
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,31 +171,62 @@ class RulePrice:
     notes: list[str] = field(default_factory=list)
 
 
-def prices(instance: Instance, solver: str = "highs", options: SolveOptions | None = None) -> tuple[Plan,
-                                                                                                      list[RulePrice]]:
+#: Seconds ``prices`` runs at most when no limit is given.
+DEFAULT_PRICES_LIMIT = 120.0
+#: The least time a re-solve is given once the limit is nearly spent.
+MIN_SOLVE_SECONDS = 0.5
+
+
+def prices(instance: Instance, solver: str = "highs", options: SolveOptions | None = None,
+           time_limit: float | None = None) -> tuple[Plan, list[RulePrice]]:
     """What each clause family in force costs: objective gain if dropped, if relaxed one unit (re-solves).
 
     The LP duals of the model with integers fixed at the plan are offered as a fast estimate
     (objective per unit of the row's right-hand side, summed over the family's rows), labelled as such.
+
+    Parameters
+    ----------
+    instance : Instance
+    solver : str
+    options : SolveOptions, optional
+        Options of each re-solve (default gap 1e-4, 10 s).
+    time_limit : float, optional
+        Seconds for the whole call (default :data:`DEFAULT_PRICES_LIMIT`).  The baseline and the LP-dual
+        estimates come first; the families not re-solved when it runs out keep their estimate only, with
+        a note saying so.
+
+    Returns
+    -------
+    (Plan, list of RulePrice)
     """
+    deadline = time.perf_counter() + (time_limit if time_limit else DEFAULT_PRICES_LIMIT)
     options = options or SolveOptions(mip_gap=1e-4, time_limit=10)
-    base = solve_instance(instance, solver, options)
+
+    def budget() -> SolveOptions:
+        left = max(deadline - time.perf_counter(), MIN_SOLVE_SECONDS)
+        return dataclasses.replace(options, time_limit=min(options.time_limit or left, left))
+
+    base = solve_instance(instance, solver, budget())
     if not base.status.has_solution or base.objective is None:
         return base, []
     model = build(instance)
-    duals = _fixed_integer_duals(model, base, instance, solver)
+    duals = _fixed_integer_duals(model, base, instance, solver, deadline)
     out: list[RulePrice] = []
     families = sorted({(rb.clause, rb.family, rb.unit) for rb in model.rows if rb.clause != "ENGINE"})
     for cid, fam, unit in families:
-        dropped = solve_instance(instance, solver, options, drop=frozenset({(cid, fam)}))
+        if time.perf_counter() >= deadline:
+            out.append(RulePrice(cid, fam, None, None, None, None, duals.get((cid, fam)), unit,
+                                 ["not re-solved: the time limit ran out (the LP-dual estimate stands)"]))
+            continue
+        dropped = solve_instance(instance, solver, budget(), drop=frozenset({(cid, fam)}))
         drop_gain = (dropped.objective - base.objective) if dropped.objective is not None else None
-        figure, step, step_gain, notes = _relax_one_unit(instance, cid, fam, base, solver, options)
+        figure, step, step_gain, notes = _relax_one_unit(instance, cid, fam, base, solver, budget, deadline)
         out.append(RulePrice(cid, fam, drop_gain, figure, step, step_gain, duals.get((cid, fam)), unit, notes))
     return base, out
 
 
 def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: str,
-                    options: SolveOptions):  # type: ignore[no-untyped-def]
+                    budget: Callable[[], SolveOptions], deadline: float):  # type: ignore[no-untyped-def]
     """Move the clause's first figure one unit each way; the better re-solve is the relaxation."""
     c = instance.clause(cid)
     spec = BY_ID[cid]
@@ -207,6 +241,8 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
     step = _STEP.get(kind) or max(1.0, abs(value) * 0.01)
     best = None
     for sign in (1.0, -1.0):
+        if time.perf_counter() >= deadline:
+            return name, step, None, ["one-unit change not re-solved: the time limit ran out"]
         new = value + sign * step
         if kind == "share" and not 0 <= new <= 1:
             continue
@@ -214,7 +250,7 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
             changed = apply_changes(instance, {f"{cid}.{name}": new})
         except Exception:  # e.g. shares that must sum to 1: relaxing one alone is not a valid instance
             continue
-        p = solve_instance(changed, solver, options)
+        p = solve_instance(changed, solver, budget())
         if p.objective is not None and base.objective is not None and (
                 best is None or p.objective - base.objective > best[1]):
             best = (sign * step, p.objective - base.objective)
@@ -223,11 +259,14 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
     return name, best[0], best[1], []
 
 
-def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str) -> dict[tuple[str, str], float]:  # type: ignore[no-untyped-def]
+def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str,  # type: ignore[no-untyped-def]
+                         deadline: float = float("inf")) -> dict[tuple[str, str], float]:
     p = model.problem
-    if not base.tables:
+    left = deadline - time.perf_counter()
+    if not base.tables or left <= 0:
         return {}
-    r0 = get_backend("highs").solve(p, SolveOptions(mip_gap=1e-4, time_limit=20))
+    r0 = get_backend("highs").solve(p, SolveOptions(mip_gap=1e-4, time_limit=min(20.0, max(left / 2,
+                                                                                           MIN_SOLVE_SECONDS))))
     if r0.x is None:
         return {}
     lo, hi = p.col_lower.copy(), p.col_upper.copy()
@@ -236,7 +275,8 @@ def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str) -> 
     from solvers.base import MilpProblem
 
     lp = MilpProblem(p.c, p.A, p.row_lower, p.row_upper, lo, hi, np.zeros_like(ints), p.sense)
-    r = get_backend("highs").solve(lp, SolveOptions())
+    r = get_backend("highs").solve(lp, SolveOptions(time_limit=max(deadline - time.perf_counter(), MIN_SOLVE_SECONDS)
+                                                    if deadline != float("inf") else None))
     if r.status is not Status.OPTIMAL or r.row_duals is None:
         return {}
     out: dict[tuple[str, str], float] = {}

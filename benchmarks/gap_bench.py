@@ -56,7 +56,7 @@ if str(ROOT) not in sys.path:
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchutil import machine  # noqa: E402
 
-from allocator.gap import GapInstance, GapProblem, read_orlib_gap, read_yagiura_gap  # noqa: E402
+from allocator.assign.gap import GapInstance, GapProblem, read_orlib_gap, read_yagiura_gap  # noqa: E402
 from solvers import SolveOptions, SolverResult, get_backend  # noqa: E402
 from solvers.guard import solve_guarded  # noqa: E402
 

@@ -18,10 +18,10 @@ from allocator.station.solve import (
     solve_instance,
 )
 from allocator.station.tables import clause_table, plan_summary, plan_tables
-from allocator.station.write import read_plan, write_plan
+from allocator.station.write import PlanReadError, read_plan, write_plan
 
 __all__ = [
     "AUTO_DECOMPOSE_STATIONS", "DEFAULT_GAP", "METHODS", "MONEY", "UNIT_PENALTY", "ColumnBlock", "Model", "Plan",
     "RowBlock", "build", "choose_method", "clause_table", "format_plan", "instance_hash", "plan_summary",
-    "plan_tables", "read_plan", "solve_instance", "write_plan",
+    "PlanReadError", "plan_tables", "read_plan", "solve_instance", "write_plan",
 ]

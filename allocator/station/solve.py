@@ -72,7 +72,7 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         from allocator.decompose import solve_decomposed
 
         result = solve_decomposed(model, np.asarray(instance.stations["county"], dtype=str),
-                                  options.within_deadline(), solver, decompose)
+                                  options.within_deadline(), solver, decompose).to_solver_result()
     else:
         result = get_backend(solver).solve(model.problem, options)
     manifest = {

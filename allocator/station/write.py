@@ -53,6 +53,39 @@ def _read_table(path: Path) -> pd.DataFrame:
                        na_values={c: [""] for c in header if c not in TEXT_COLUMNS})
 
 
+#: Tables every plan written by ``allocator solve --out`` holds.
+PLAN_TABLES = ("staff", "budget", "services", "coverage", "stations", "clauses")
+
+
+class PlanReadError(FileNotFoundError):
+    """The folder is not a plan written by ``allocator solve --out`` (the message says what it lacks)."""
+
+
+def _check_plan_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The summary and manifest of ``folder``, or :class:`PlanReadError` naming what is missing."""
+    if not folder.is_dir():
+        raise PlanReadError(f"{folder}: no such folder; give a plan folder written by `allocator solve --out`")
+    missing = [f for f in (MANIFEST, SUMMARY, *(f"{t}.csv" for t in PLAN_TABLES)) if not (folder / f).is_file()]
+    if missing:
+        raise PlanReadError(f"{folder} is not a plan written by `allocator solve --out`: it has no {missing[0]}"
+                            + (f" (nor {', '.join(missing[1:4])}{' ...' if len(missing) > 4 else ''})"
+                               if len(missing) > 1 else "")
+                            + (" -- it looks like an instance folder" if (folder / "instance.toml").is_file()
+                               else ""))
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PlanReadError(f"{folder}: {MANIFEST} / {SUMMARY} are not JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("engine") != "allocator" or not isinstance(summary, dict):
+        raise PlanReadError(f"{folder}/{MANIFEST} was not written by allocator")
+    try:
+        Status(summary.get("status", ""))
+    except ValueError:
+        raise PlanReadError(f"{folder}/{SUMMARY} has no known status") from None
+    return summary, manifest
+
+
 def read_plan(folder: str | os.PathLike[str]) -> Plan:
     """Read a plan folder written by :func:`write_plan` back into a :class:`Plan`.
 
@@ -62,13 +95,12 @@ def read_plan(folder: str | os.PathLike[str]) -> Plan:
 
     Raises
     ------
-    FileNotFoundError
-        When ``folder`` has no ``summary.json``.
+    PlanReadError
+        When ``folder`` is missing, not a folder, or lacks a plan's files (an instance folder given as
+        the plan, say); a subclass of ``FileNotFoundError``.
     """
     folder = Path(folder)
-    summary = json.loads((folder / SUMMARY).read_text())
-    manifest_path = folder / MANIFEST
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    summary, manifest = _check_plan_folder(folder)
     tables = {p.stem: _read_table(p) for p in sorted(folder.glob("*.csv"))}
     outcome = Outcome(Status(summary["status"]), summary.get("objective"), summary.get("bound"), summary.get("gap"),
                       summary.get("solver", manifest.get("solver", "")), 0.0, summary.get("message", ""))

@@ -45,7 +45,7 @@ def test_packages_match_brute_force(tmp_path: Path, mini_settings: dict, mini_ta
     inst = load(_two_station_instance(tmp_path, mini_settings, mini_tables))
     plan = solve_instance(inst, options=SolveOptions(mip_gap=1e-9))
     write_plan(plan, tmp_path / "plan")
-    res = assign_packages(inst, tmp_path / "plan")
+    res = assign_packages(inst, plan)
     assert res.status is Status.OPTIMAL
     # Brute force: every copy goes to S1, S2 or nowhere; check capacities, eligibility, departments.
     spare = np.floor(spare_hours(inst, {n: pd.read_csv(tmp_path / "plan" / f"{n}.csv") for n in
@@ -88,7 +88,7 @@ def test_roster_keeps_everyone_and_lists_the_hires(tmp_path: Path, mini_settings
     inst = load(folder)
     plan = solve_instance(inst, options=SolveOptions(mip_gap=1e-9))
     write_plan(plan, tmp_path / "plan")
-    roster, hires = hiring_list(inst, tmp_path / "plan")
+    roster, hires = hiring_list(inst, plan)
     assert len(roster) == len(inst.staff) and roster["moved"].sum() == 0
     staff = plan.tables["staff"].set_index("station_id")
     # every post is filled by someone in post (possibly after certification) or listed as a hire

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from allocator.outcome import Outcome
 from solvers import SolveOptions, SolverResult, Status, get_backend
 
 __all__ = [
@@ -378,9 +379,9 @@ class GapProblem:
         if missing.size:
             shown = ", ".join(str(j) for j in missing[:10]) + (" ..." if missing.size > 10 else "")
             return GapSolution(
-                Status.INFEASIBLE, np.full(self.instance.n, -1), None, None, None,
-                time.perf_counter() - start, backend,
-                f"{missing.size} required job(s) fit no eligible agent: {shown}",
+                Outcome(Status.INFEASIBLE, None, None, None, backend, time.perf_counter() - start,
+                        f"{missing.size} required job(s) fit no eligible agent: {shown}"),
+                np.full(self.instance.n, -1),
             )
         problem = self.to_milp()
         if guard:
@@ -419,12 +420,12 @@ class GapProblem:
             counts = np.bincount(jobs[chosen], minlength=self.instance.n)
             if (counts > 1).any():  # a backend's plan is checked, but not trusted blindly
                 j = int(np.flatnonzero(counts > 1)[0])
-                return GapSolution(Status.ERROR, assignment, None, None, None, seconds, backend,
-                                   f"solver plan assigns job {j} {counts[j]} times; {message}")
+                return GapSolution(Outcome(Status.ERROR, None, None, None, backend, seconds,
+                                           f"solver plan assigns job {j} {counts[j]} times; {message}"), assignment)
             assignment[jobs[chosen]] = agents[chosen]
             objective = self.instance.objective(assignment)
-        return GapSolution(status, assignment, objective, result.bound, result.gap, seconds, backend,
-                           message, raw=result)
+        return GapSolution(Outcome(status, objective, result.bound, result.gap, backend, seconds, message),
+                           assignment, raw=result)
 
 
 @dataclass(frozen=True, eq=False)
@@ -433,35 +434,56 @@ class GapSolution:
 
     Parameters
     ----------
-    status : solvers.Status
-        Normalised status; OPTIMAL only when proven.
+    outcome : allocator.outcome.Outcome
+        Status (OPTIMAL only when proven), objective (recomputed from ``c`` and ``assignment``), the
+        solver's bound, the relative gap, the backend, wall clock of build and solve, the solver's message.
     assignment : numpy.ndarray
         Agent of each job, ``-1`` when unassigned (or no plan).
-    objective : float or None
-        Recomputed from ``c`` and ``assignment``.
-    bound : float or None
-        Solver's proven bound.
-    gap : float or None
-        Relative gap ``|bound - objective| / max(1, |objective|)``.
-    seconds : float
-        Wall clock of build and solve.
-    backend : str
-        Backend used.
-    message : str
-        Solver's message.
     raw : solvers.SolverResult, optional
         The backend's full result.
+
+    The properties ``status``, ``objective``, ``bound``, ``gap``, ``seconds``, ``backend`` and ``message``
+    read the outcome.
     """
 
-    status: Status
+    outcome: Outcome
     assignment: np.ndarray
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    seconds: float
-    backend: str
-    message: str = ""
     raw: SolverResult | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> Status:
+        """Normalised status."""
+        return self.outcome.status
+
+    @property
+    def objective(self) -> float | None:
+        """Objective of the assignment."""
+        return self.outcome.objective
+
+    @property
+    def bound(self) -> float | None:
+        """Solver's proven bound."""
+        return self.outcome.bound
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap."""
+        return self.outcome.gap
+
+    @property
+    def seconds(self) -> float:
+        """Wall clock of build and solve."""
+        return self.outcome.seconds
+
+    @property
+    def backend(self) -> str:
+        """Backend used."""
+        return self.outcome.solver
+
+    @property
+    def message(self) -> str:
+        """Solver's message."""
+        return self.outcome.message
 
 
 def gap_columns(inst: GapInstance, eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from allocator.verify import verify_plan
 from solvers import SolveOptions, Status, get_backend
 from solvers.base import relative_gap
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GAP = 0.01
 
 

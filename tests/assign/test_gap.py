@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.gap import (
+from allocator.assign.gap import (
     GapInstance,
     GapProblem,
     build_gap_problem,
@@ -33,7 +33,7 @@ from solvers import SolveOptions, Status, backend_names, get_backend
 
 def _gap_dir() -> Path:
     env = os.environ.get("ALLOCATOR_SHARED")
-    shared = Path(env) if env else Path(__file__).resolve().parents[2] / "shared"
+    shared = Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
     return shared / "benchmarks" / "gap"
 
 

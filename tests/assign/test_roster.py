@@ -46,6 +46,11 @@ SHARE = 0.5
 # ---------------------------------------------------------------------------
 # generated cases
 # ---------------------------------------------------------------------------
+def tables(plan_dir: Path) -> dict[str, pd.DataFrame]:
+    """A plan folder's tables: the plan value the roster takes (its ``tables``)."""
+    return {p.stem: pd.read_csv(p, dtype={"station_id": str}) for p in sorted(Path(plan_dir).glob("*.csv"))}
+
+
 def make_case(folder: Path, seed: int, *, local: bool, travel: bool) -> dict[str, Any]:
     """Three stations (two counties, rural ones among them), 4-7 workers, posts that fit them roughly."""
     rng = np.random.default_rng(seed)
@@ -184,7 +189,7 @@ def test_roster_matches_brute_force(tmp_path: Path, seed: int, local: bool, trav
                                     max_moves: int | None) -> None:
     c = make_case(tmp_path, seed * 7 + 3, local=local, travel=travel)
     inst = load(c["inst"])
-    res = solve_roster(inst, c["plan"], max_moves=max_moves, costs=COSTS)
+    res = solve_roster(inst, tables(c["plan"]), max_moves=max_moves, costs=COSTS)
     best = brute_force(c, max_moves)
     if best is None:
         assert res.status is Status.INFEASIBLE, res.summary
@@ -216,9 +221,9 @@ def test_the_local_share_binds_and_moves_a_worker(tmp_path: Path) -> None:
              rural=np.array([False, True, False]), wtype=np.array(["social_worker"] * 4), wl=np.zeros(4, int),
              reg=np.array([False, False, True, True]), years=np.array([8, 2, 5, 1]), minutes=np.zeros((3, 3)))
     inst = load(inst_dir)
-    stay = solve_roster(inst, c["plan"], max_moves=0, costs=COSTS)
+    stay = solve_roster(inst, tables(c["plan"]), max_moves=0, costs=COSTS)
     assert stay.summary["local_shortfall"] == 1 and stay.objective == brute_force(c, 0)
-    moved = solve_roster(inst, c["plan"], max_moves=1, costs=COSTS)
+    moved = solve_roster(inst, tables(c["plan"]), max_moves=1, costs=COSTS)
     assert moved.method == "MILP" and moved.summary["local_shortfall"] == 0
     assert moved.objective == brute_force(c, 1)
     r = moved.roster.set_index("worker_id")
@@ -235,7 +240,7 @@ def test_no_roster_when_the_posts_cannot_hold_the_staff(tmp_path: Path) -> None:
     P = np.zeros_like(c["P"])
     pd.DataFrame({"station_id": ["S1", "S2", "S3"], **{PLAN_COLUMN[k]: P[:, i] for i, k in enumerate(POSTS)}}
                  ).to_csv(c["plan"] / "staff.csv", index=False)
-    res = solve_roster(load(c["inst"]), c["plan"])
+    res = solve_roster(load(c["inst"]), tables(c["plan"]))
     assert res.status is Status.INFEASIBLE and "IN-POST" in res.message
 
 
@@ -250,7 +255,7 @@ def test_upgrade_costs_come_from_the_instance() -> None:
 def test_travel_minutes_price_a_move(tmp_path: Path) -> None:
     """With travel.csv the destination hubs are stations and each move is priced by its minutes."""
     c = make_case(tmp_path, 2, local=False, travel=True)
-    res = solve_roster(load(c["inst"]), c["plan"], max_moves=None, costs=COSTS)
+    res = solve_roster(load(c["inst"]), tables(c["plan"]), max_moves=None, costs=COSTS)
     assert res.status is Status.OPTIMAL
     check_roster_against(c, res, None)
 
@@ -315,8 +320,8 @@ def test_seed_assignment_verifies(seed_plans: dict[str, tuple[Instance, Path]], 
 def test_seed_roster_with_moves_verifies(seed_plans: dict[str, tuple[Instance, Path]], tmp_path: Path) -> None:
     """fuzhou with 20 moves: a MILP; the moves go to F-LOCAL-HIRE's shortfalls first."""
     inst, plan = seed_plans["fuzhou"]
-    stay = solve_roster(inst, plan)
-    res = solve_roster(inst, plan, max_moves=20)
+    stay = solve_roster(inst, tables(plan))
+    res = solve_roster(inst, tables(plan), max_moves=20)
     assert res.status is Status.OPTIMAL and res.method == "MILP"
     assert 0 < res.summary["moved"] <= 20
     assert res.summary["local_shortfall"] < stay.summary["local_shortfall"]
@@ -381,8 +386,8 @@ def test_write_assignment_is_whole_or_nothing(seed_plans: dict[str, tuple[Instan
     from allocator.assign import assign_packages
 
     inst, plan = seed_plans["a-district"]
-    pk = assign_packages(inst, plan)
-    ro = solve_roster(inst, plan)
+    pk = assign_packages(inst, tables(plan))
+    ro = solve_roster(inst, tables(plan))
     write_assignment(pk, ro, tmp_path / "a")
     before = {p.name: p.read_bytes() for p in (tmp_path / "a").iterdir()}
 

@@ -98,7 +98,9 @@ def instance_summary(inst: Instance) -> dict[str, Any]:
 
 
 def format_instance_summary(s: dict[str, Any]) -> str:
-    """Plain-text rendering of :func:`instance_summary`."""
+    """Plain-text rendering of :func:`instance_summary` (tables aligned by display width)."""
+    from allocator.report.terminal import table
+
     cur = s["currency"]
     lines = [f"{s['name']} -- plan year {s['year']}", ""]
     st = s["status"]
@@ -107,36 +109,34 @@ def format_instance_summary(s: dict[str, Any]) -> str:
     lines.append(f"Residents: {s['population']:,} in {s['households']:,} households; floor area "
                  f"{s['floor_area_m2']:,.0f} m2; {s['buildings_older_than_10_years']} buildings older than 10 years")
     lines.append("")
-    lines.append(f"{'county':<16}{'stations':>9}{'urban':>7}{'new':>6}{'upgrade':>9}{'residents':>12}")
-    for r in s["counties"]:
-        lines.append(f"{r['county']:<16}{r['stations']:>9}{r['urban']:>7}{r['new']:>6}{r['upgrade']:>9}"
-                     f"{r['population']:>12,}")
+    lines.append(table(["county", "stations", "urban", "new", "upgrade", "residents"],
+                       [[r["county"], r["stations"], r["urban"], r["new"], r["upgrade"], f"{r['population']:,}"]
+                        for r in s["counties"]], right=[False, True, True, True, True, True]))
     lines.append("")
-    lines.append("Population groups:")
-    for k, v in s["groups"].items():
-        lines.append(f"  {k:<36}{v:>12,}")
+    lines.append(table(["population group", "residents"], [[k, f"{v:,}"] for k, v in s["groups"].items()],
+                       right=[False, True]))
     t = s["staff_today"]
     lines.append("")
     lines.append(f"Staff today: {t['total']} = {t['admin']} admin + {t['social_worker']} social workers "
                  f"({t['certified']} certified, {t['certified_share']:.0%}) + {t['volunteer']} volunteers")
     if s["staff_targets"]:
-        lines.append("Staff targets of the clauses:")
-        for k, v in s["staff_targets"].items():
-            shown = f"{v:.0%}" if "share" in k else f"{v:,.0f}"
-            lines.append(f"  {k:<40}{shown:>10}")
+        lines.append(table(["staff target of the clauses", "figure"],
+                           [[k, f"{v:.0%}" if "share" in k else f"{v:,.0f}"] for k, v in s["staff_targets"].items()],
+                           right=[False, True]))
     if s["budget"]:
         lines.append("")
-        lines.append(f"Budget ({cur}):")
-        for k, v in s["budget"].items():
-            lines.append(f"  {k:<40}{v:>16,.0f}")
+        lines.append(table([f"budget ({cur})", "yuan"], [[k, f"{v:,.0f}"] for k, v in s["budget"].items()],
+                           right=[False, True]))
     lines.append("")
     inforce = [c for c in s["clauses"] if c["in_force"]]
-    lines.append(f"Clauses in force: {len(inforce)} of {len(s['clauses'])} stated")
+    rows = []
     for c in inforce:
         modes = c["mode"]
-        mode = modes.get("*") if set(modes) == {"*"} else ",".join(f"{k}={v}" for k, v in modes.items())
+        mode = modes.get("*") if set(modes) == {"*"} else ", ".join(f"{k}={v}" for k, v in modes.items())
         if c["scope"] != "model":
             mode = "-"
         figs = ", ".join(f"{k}={v:g}" for k, v in c["figures"].items())
-        lines.append(f"  {c['id']:<18}{c['scope']:<9}{mode or '':<10}{figs}")
+        rows.append([c["id"], c["scope"], mode or "", figs])
+    lines.append(table(["clause", "scope", "mode", "figures"], rows,
+                       title=f"Clauses in force: {len(inforce)} of {len(s['clauses'])} stated"))
     return "\n".join(lines)

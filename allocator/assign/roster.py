@@ -1,29 +1,5 @@
-"""Second-stage assignments on a solved plan: department resource packages and the worker roster.
+"""Worker roster (issue 6; F-HIRING, F-LOCAL-HIRE, IN-POST).
 
-Department packages (F5.4, F6.1, A4.2)
---------------------------------------
-Solved as a **second stage** after the station model, on the plan's tables: packages arrive quarterly
-from the departments after the yearly budget plan is set, and the staff time that runs them is the
-time the plan leaves spare.  Solving them jointly would add a binary per (station, package copy) to
-the station model and make the yearly plan hinge on quarterly offers; as a second stage the station
-model stays small and the package problem is an exact generalized assignment problem
-(:mod:`allocator.gap`) with the departments' side constraints:
-
-    agents   stations s (active in the plan);  capacity b[s] = spare social-worker hours
-             = (hours per worker - training) * SW[s] + admin and volunteer hours - hours used by
-             coverage and services
-    jobs     package copies j (optional: a copy may stay with its department)
-    value    c[s,j] = round(sum over the package's groups of weight[g] * share of the residents served)
-             with residents served = min(residents_served[j], need left uncovered at s for its groups)
-    use      a[s,j] = staff_hours[j]
-    eligible j's ``eligible`` rule (all / urban / rural / station ids) and need left > 0
-    extra    per department d: sum cost[j] x <= budget[d];  sum x <= max_packages[d]
-
-The plan reports package -> station and, per station, packages and departments linked (F-DEPT-LINK:
-the share of stations cooperating with at least 3 departments).
-
-Worker roster (issue 6; F-HIRING, F-LOCAL-HIRE, IN-POST)
--------------------------------------------------------
 Every person in post (the instance's ``staff`` table) is placed onto one post of the plan
 (``staff.csv``: per station ``admin``, ``sw_uncertified``, ``sw_certified_assistant``,
 ``sw_certified_intermediate``, ``volunteers``); the posts nobody fills are the hiring list.
@@ -96,147 +72,19 @@ county 2,000 yuan, a county change 6,000 yuan, 100 yuan per minute of travel, se
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from allocator.atomic import write_dir_atomically
-from allocator.gap import GapInstance, GapProblem
 from allocator.instance import Instance
+from allocator.outcome import Outcome
 from solvers import MilpProblem, SolveOptions, Status, get_backend
 
-
-@dataclass
-class PackageResult:
-    status: Status
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    placements: pd.DataFrame
-    stations: pd.DataFrame
-    dept_link_share: float | None
-    message: str = ""
-
-
-def _read_plan(plan_dir: str | os.PathLike[str]) -> dict[str, pd.DataFrame]:
-    d = Path(plan_dir)
-    return {n: pd.read_csv(d / f"{n}.csv", dtype={"station_id": str}) for n in ("staff", "coverage", "services",
-                                                                                "stations")}
-
-
-def spare_hours(instance: Instance, plan: dict[str, pd.DataFrame]) -> np.ndarray:
-    """Social-worker hours the plan leaves unused, per station (instance order)."""
-    ids = pd.Index(instance.stations["station_id"])
-    staff = plan["staff"].set_index("station_id").reindex(ids).fillna(0)
-    train = instance.clause("A-TRAINING")
-    h_sw = instance.staff_type("social_worker").hours_per_year - (train.figures["hours_per_worker"] if train else 0)
-    have = (h_sw * staff["social_workers"] + instance.staff_type("admin").hours_per_year * staff["admin"]
-            + instance.staff_type("volunteer").hours_per_year * staff["volunteers"]).to_numpy(float)
-    hours_g = {g.id: g.hours_per_resident for g in instance.groups}
-    cov = plan["coverage"]
-    used = (cov["covered"] * cov["group"].map(hours_g)).groupby(cov["station_id"]).sum().reindex(ids).fillna(0)
-    svc_hours = dict(zip(instance.services["service_id"], instance.services["staff_hours"], strict=True))
-    sv = plan["services"]
-    used_s = (sv["offered"] * sv["service_id"].map(svc_hours)).groupby(sv["station_id"]).sum().reindex(ids).fillna(0)
-    return np.maximum(have - used.to_numpy(float) - used_s.to_numpy(float), 0.0)
-
-
-def assign_packages(instance: Instance, plan_dir: str | os.PathLike[str], solver: str = "highs",
-                    options: SolveOptions | None = None) -> PackageResult:
-    """Place the department packages onto the plan's stations (see the module docstring)."""
-    plan = _read_plan(plan_dir)
-    st = instance.stations
-    ids = np.asarray(st["station_id"], dtype=object)
-    S = len(ids)
-    pk = instance.packages
-    copies = np.asarray(pk["copies"], dtype=int)
-    job_pkg = np.repeat(np.arange(len(pk)), copies)
-    n = len(job_pkg)
-    empty = pd.DataFrame(columns=["package_id", "copy", "department_id", "station_id", "value", "staff_hours",
-                                  "cost"])
-    if n == 0 or S == 0:
-        return PackageResult(Status.OPTIMAL, 0.0, 0.0, 0.0, empty, pd.DataFrame(), None, "no packages")
-    gids = list(instance.group_ids)
-    weight = np.array([g.weight for g in instance.groups])
-    cov = plan["coverage"].pivot(index="station_id", columns="group", values=["demand", "covered"]).reindex(ids)
-    left = (cov["demand"][gids] - cov["covered"][gids]).fillna(0).to_numpy(float)  # S x G
-    active = plan["stations"].set_index("station_id")["active"].reindex(ids).fillna(0).to_numpy(bool)
-    serves = np.zeros((len(pk), len(gids)), dtype=bool)
-    for j, gs in enumerate(pk["groups"]):
-        for g in str(gs).split(";"):
-            if g.strip() == "all":
-                serves[j, :] = True
-            elif g.strip() in gids:
-                serves[j, gids.index(g.strip())] = True
-    need_left = left @ serves.T  # S x P
-    wmean = (serves * weight).sum(1) / np.maximum(serves.sum(1), 1)
-    served = np.minimum(np.asarray(pk["residents_served"], float)[None, :], need_left)
-    value_p = np.round(served * wmean[None, :])  # S x P, integer objective units
-    urban = st["area_type"] == "urban"
-    elig_p = np.zeros((S, len(pk)), dtype=bool)
-    for j, rule in enumerate(pk["eligible"]):
-        rule = str(rule).strip()
-        if rule == "all":
-            elig_p[:, j] = True
-        elif rule == "urban":
-            elig_p[:, j] = urban
-        elif rule == "rural":
-            elig_p[:, j] = ~urban
-        else:
-            elig_p[:, j] = np.isin(ids, [x.strip() for x in rule.split(";")])
-    elig_p &= active[:, None] & (value_p > 0)
-    hours = np.asarray(pk["staff_hours"], float)
-    cap = np.floor(spare_hours(instance, plan))
-    gi = GapInstance("packages", value_p[:, job_pkg].astype(np.int64), np.repeat(hours[None, job_pkg], S, 0)
-                     .astype(np.int64), cap.astype(np.int64))
-    gp = GapProblem(gi, "max", optional=True, eligible=elig_p[:, job_pkg])
-    base = gp.to_milp()
-    agents, jobs = gp.columns()
-    if len(agents) == 0:   # no copy fits anywhere (no need left, or no spare hours): nothing to solve
-        none = pd.DataFrame({"station_id": ids, "packages": 0, "departments": 0})
-        return PackageResult(Status.OPTIMAL, 0.0, 0.0, 0.0, empty, none, 0.0, "no package fits any station")
-    # Department side constraints: budget and number of packages.
-    deps = list(instance.departments["department_id"])
-    dep_of = np.array([deps.index(d) for d in pk["department_id"]])[job_pkg][jobs]
-    cost = np.asarray(pk["cost"], float)[job_pkg][jobs]
-    k = len(agents)
-    D = len(deps)
-    extra = sp.csr_array(sp.coo_array((np.concatenate([cost / 1000.0, np.ones(k)]),
-                                       (np.concatenate([dep_of, D + dep_of]), np.tile(np.arange(k), 2))),
-                                      shape=(2 * D, k)))
-    A = sp.csr_array(sp.vstack([base.A, extra]))
-    hi = np.concatenate([base.row_upper, np.asarray(instance.departments["budget"], float) / 1000.0,
-                         np.asarray(instance.departments["max_packages"], float)])
-    lo = np.concatenate([base.row_lower, np.full(2 * D, -np.inf)])
-    prob = MilpProblem(base.c, A, lo, hi, base.col_lower, base.col_upper, base.integrality, "max")
-    res = get_backend(solver).solve(prob, options or SolveOptions(mip_gap=1e-6))
-    if not res.status.has_solution or res.x is None:
-        return PackageResult(res.status, None, None, None, empty, pd.DataFrame(), None, res.message)
-    chosen = res.x > 0.5
-    a_c, j_c = agents[chosen], jobs[chosen]
-    p_c = job_pkg[j_c]
-    copy_no = j_c - np.searchsorted(job_pkg, p_c)
-    placements = pd.DataFrame({
-        "package_id": np.asarray(pk["package_id"], dtype=object)[p_c], "copy": copy_no + 1,
-        "department_id": np.asarray(pk["department_id"], dtype=object)[p_c], "station_id": ids[a_c],
-        "value": value_p[a_c, p_c], "staff_hours": hours[p_c], "cost": np.asarray(pk["cost"], float)[p_c],
-    }).sort_values(["station_id", "package_id", "copy"], kind="stable").reset_index(drop=True)
-    per = placements.groupby("station_id").agg(packages=("package_id", "size"),
-                                               departments=("department_id", "nunique"))
-    per = per.reindex(ids).fillna(0).astype(int).reset_index().rename(columns={"index": "station_id"})
-    link = float((per["departments"] >= 3).sum() / max(1, int(active.sum())))
-    return PackageResult(res.status, res.objective, res.bound, res.gap, placements, per, link, res.message)
-
-
-# ---------------------------------------------------------------------------
-# worker roster
-# ---------------------------------------------------------------------------
 POSTS = ("admin", "sw_uncertified", "sw_certified_assistant", "sw_certified_intermediate", "volunteer")
 """Post kinds, in the roster's column order (``volunteer`` is the plan's ``volunteers`` column)."""
 POST_TYPE = ("admin", "social_worker", "social_worker", "social_worker", "volunteer")
@@ -280,27 +128,46 @@ class RosterCosts:
 DEFAULT_UPGRADE_COST = 3000.0
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class RosterResult:
     """The roster, the hiring list and how they were found.
 
+    ``outcome``: status, objective (one-off roster cost + annual hiring cost + weighted local shortfall),
+    bound and gap (exact methods: equal to the objective, 0), the method, seconds, message;
     ``roster``: worker_id, type, from_station, to_station, from_level, to_level, moved, upgrade, cost;
     ``hires``: station_id, post, hires, local_required, annual_cost (posts left open, one row per
     station and post with hires > 0); ``local``: per rural station the F-LOCAL-HIRE arithmetic.
     """
 
-    status: Status
+    outcome: Outcome
     method: str
     why: str
-    objective: float | None
     roster: pd.DataFrame
     hires: pd.DataFrame
     local: pd.DataFrame
     max_moves: int | None
     costs: RosterCosts
-    seconds: float = 0.0
-    message: str = ""
     summary: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        """The outcome's status."""
+        return self.outcome.status
+
+    @property
+    def objective(self) -> float | None:
+        """The roster's cost."""
+        return self.outcome.objective
+
+    @property
+    def seconds(self) -> float:
+        """Wall clock."""
+        return self.outcome.seconds
+
+    @property
+    def message(self) -> str:
+        """Why there is no roster, when there is none."""
+        return self.outcome.message
 
 
 def upgrade_costs(instance: Instance, costs: RosterCosts) -> tuple[float, float]:
@@ -330,9 +197,11 @@ def hire_unit_costs(instance: Instance) -> np.ndarray:
                      instance.staff_type("volunteer").annual_cost], dtype=float)
 
 
-def _posts(instance: Instance, plan_dir: str | os.PathLike[str]) -> np.ndarray:
-    """Posts per station (instance order) and post kind (:data:`POSTS` order), integers."""
-    staff = pd.read_csv(Path(plan_dir) / "staff.csv", dtype={"station_id": str}).set_index("station_id")
+def _posts(instance: Instance, plan: Any) -> np.ndarray:
+    """Posts per station (instance order) and post kind (:data:`POSTS` order), integers, from the plan's
+    ``staff`` table."""
+    tables = plan.tables if hasattr(plan, "tables") else plan
+    staff = tables["staff"].assign(station_id=lambda t: t["station_id"].astype(str)).set_index("station_id")
     ids = pd.Index(np.asarray(instance.stations["station_id"]).astype(str))
     cols = [_PLAN_COLUMN[k] for k in POSTS]
     return np.rint(staff[cols].reindex(ids).fillna(0).to_numpy(float)).astype(np.int64)
@@ -370,7 +239,8 @@ class _Graph:
     local_cap: np.ndarray    # S: social-worker posts - R[s]
 
 
-def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves: int | None = 0,
+
+def solve_roster(instance: Instance, plan: Any, max_moves: int | None = 0,
                  costs: RosterCosts | None = None, solver: str = "highs",
                  options: SolveOptions | None = None) -> RosterResult:
     """Place every worker in post onto the plan's posts; the posts left open are the hiring list.
@@ -378,8 +248,8 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
     Parameters
     ----------
     instance : Instance
-    plan_dir : path-like
-        A plan written by ``allocator solve --out``; only its ``staff.csv`` is read.
+    plan : Plan
+        The solved plan (:class:`allocator.station.Plan`); only its ``staff`` table is read.
     max_moves : int or None
         Most workers moved to another station; 0 (default) keeps everyone at their station (IN-POST),
         None sets no limit.
@@ -396,12 +266,30 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
     costs = costs or RosterCosts()
     if max_moves is not None and max_moves < 0:
         raise ValueError("max_moves must be >= 0 (None: no limit)")
+    net = _network(instance, plan, max_moves, costs)
+    if isinstance(net, RosterResult):
+        return net
+    return _solve_network(net, max_moves, costs, solver, options, t0)
+
+
+def _failed(status: Status, message: str, max_moves: int | None, costs: RosterCosts, method: str = "",
+            why: str = "", t0: float | None = None) -> RosterResult:
+    """A roster result without a roster."""
+    seconds = 0.0 if t0 is None else time.perf_counter() - t0
+    return RosterResult(Outcome(status, None, None, None, method, seconds, message), method, why, pd.DataFrame(),
+                        pd.DataFrame(), pd.DataFrame(), max_moves, costs)
+
+
+def _network(instance: Instance, plan: Any, max_moves: int | None, costs: RosterCosts
+             ) -> SimpleNamespace | RosterResult:
+    """The roster network of the module docstring (workers, class nodes, posts, hire sources) and the
+    arrays the decoding needs; a result without a roster when the plan's posts cannot hold the staff."""
     st = instance.stations
     ids = np.asarray(st["station_id"]).astype(str)
     S, K = len(ids), len(POSTS)
     county = pd.factorize(np.asarray(st["county"]).astype(str))[0]
     rural = np.asarray(st["area_type"]).astype(str) == "rural"
-    P = _posts(instance, plan_dir)                                         # S x K
+    P = _posts(instance, plan)                                         # S x K
     sf = instance.staff
     W = len(sf)
     wid = np.asarray(sf["worker_id"]).astype(str)
@@ -431,15 +319,12 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
         c = cert_c * ((level == 0) & (lk >= 1)) + prom_c * ((level <= 1) & (lk == 2))
         return np.where(sw_k[k], np.rint(c), 0).astype(np.int64)
 
-    empty = RosterResult(Status.INFEASIBLE, "", "", None, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(),
-                         max_moves, costs)
     hire_supply = np.array([int(P[:, k_type == i].sum()) - int((wt == i).sum()) for i in range(len(STAFF_TYPES))])
     if (hire_supply < 0).any():
         i = int(np.flatnonzero(hire_supply < 0)[0])
         t = STAFF_TYPES[i]
-        empty.message = (f"the plan has {int(P[:, k_type == i].sum())} {t} posts for {int((wt == i).sum())} {t} "
-                         "staff in post (IN-POST: nobody is dismissed)")
-        return empty
+        return _failed(Status.INFEASIBLE, f"the plan has {int(P[:, k_type == i].sum())} {t} posts for "
+                       f"{int((wt == i).sum())} {t} staff in post (IN-POST: nobody is dismissed)", max_moves, costs)
 
     # Which workers may move: with a limit N, the N least senior of each interchangeable group.
     if max_moves == 0:
@@ -496,10 +381,28 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
     reach[mv_w] = True
     if not reach.all():
         w = int(np.flatnonzero(~reach)[0])
-        empty.message = (f"{int((~reach).sum())} worker(s) have no post they may take, e.g. {wid[w]} ({wtype[w]}, "
-                         f"{LEVELS[wl[w]]}) at {ids[home[w]]}: allow moves (--max-moves)")
-        return empty
+        return _failed(Status.INFEASIBLE, f"{int((~reach).sum())} worker(s) have no post they may take, e.g. "
+                       f"{wid[w]} ({wtype[w]}, {LEVELS[wl[w]]}) at {ids[home[w]]}: allow moves (--max-moves)",
+                       max_moves, costs)
 
+    return SimpleNamespace(K=K, P=P, R=R, S=S, W=W, cert_c=cert_c, costs=costs, county=county, g=g,
+                           hire_c=hire_c, home=home, ids=ids, local_rows=local_rows, max_moves=max_moves,
+                           minutes=minutes, mv_q=mv_q, mv_w=mv_w, pl_k=pl_k, pl_q=pl_q, pl_s=pl_s,
+                           prom_c=prom_c, registered=registered, share=share, st=st, st_k=st_k, st_s=st_s,
+                           st_w=st_w, sw_k=sw_k, sw_posts=sw_posts, upgrade=upgrade, weight=weight, wid=wid,
+                           wl=wl, wt=wt, wtype=wtype)
+
+
+def _solve_network(n: SimpleNamespace, max_moves: int | None, costs: RosterCosts, solver: str,
+                   options: SolveOptions | None, t0: float) -> RosterResult:
+    """Solve the network (min-cost flow, or MILP with side rows), decode the flows into the roster, the
+    hiring list and the F-LOCAL-HIRE table."""
+    (K, P, R, S, W, cert_c, costs, county, g, hire_c, home, ids, local_rows, max_moves, minutes, mv_q, mv_w,
+     pl_k, pl_q, pl_s, prom_c, registered, share, st, st_k, st_s, st_w, sw_k, sw_posts, upgrade, weight,
+     wid, wl, wt, wtype) = (
+        n.K, n.P, n.R, n.S, n.W, n.cert_c, n.costs, n.county, n.g, n.hire_c, n.home, n.ids, n.local_rows,
+        n.max_moves, n.minutes, n.mv_q, n.mv_w, n.pl_k, n.pl_q, n.pl_s, n.prom_c, n.registered, n.share,
+        n.st, n.st_k, n.st_s, n.st_w, n.sw_k, n.sw_posts, n.upgrade, n.weight, n.wid, n.wl, n.wt, n.wtype)
     if max_moves == 0 or (max_moves is None and not local_rows.any()):
         method = "min-cost flow"
         why = ("no move allowed: each worker only chooses a post level at their own station, a transportation "
@@ -520,8 +423,7 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
                    _crowded(np.array(["all stations"]), P.sum(0, keepdims=True), np.zeros(W, np.int64), wt, wl,
                             pooled=True)
                    or f"the posts cannot hold the staff in post with at most {max_moves} move(s)") or msg
-        empty.status, empty.method, empty.why, empty.message = status, method, why, msg
-        return empty
+        return _failed(status, msg, max_moves, costs, method, why, t0)
 
     # Decode: stays directly; movers of a class take the class's placements in order.
     f_st, f_mv, f_pl = flows
@@ -535,12 +437,11 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
     order = np.argsort(slots_q, kind="stable")
     slots_q, slots_s, slots_k = slots_q[order], np.repeat(pl_s, f_pl)[order], np.repeat(pl_k, f_pl)[order]
     if len(movers) != len(slots_q) or not (movers["q"].to_numpy() == slots_q).all():
-        empty.status, empty.message = Status.ERROR, "roster: flows do not balance at the class nodes"
-        return empty
+        return _failed(Status.ERROR, "roster: flows do not balance at the class nodes", max_moves, costs, method,
+                       why, t0)
     to_s[movers["w"].to_numpy()], to_k[movers["w"].to_numpy()] = slots_s, slots_k
     if (to_s < 0).any():
-        empty.status, empty.message = Status.ERROR, "roster: a worker was left without a post"
-        return empty
+        return _failed(Status.ERROR, "roster: a worker was left without a post", max_moves, costs, method, why, t0)
 
     moved = to_s != home
     same = county[to_s] == county[home]
@@ -596,8 +497,9 @@ def solve_roster(instance: Instance, plan_dir: str | os.PathLike[str], max_moves
         "local_shortfall_stations": int((short > 0).sum()), "objective": objective,
         "upgrade_costs": {"certify": cert_c, "promote": prom_c}, "costs": asdict(costs),
     }  # no timings: assignment.json is byte-for-byte reproducible
-    return RosterResult(status, method, why, objective, roster, hires, local, max_moves, costs, seconds, msg,
-                        summary)
+    return RosterResult(Outcome(status, objective, objective if status is Status.OPTIMAL else None,
+                                0.0 if status is Status.OPTIMAL else None, method, seconds, msg),
+                        method, why, roster, hires, local, max_moves, costs, summary)
 
 
 def _crowded(ids: np.ndarray, P: np.ndarray, home: np.ndarray, wt: np.ndarray, wl: np.ndarray,
@@ -713,7 +615,7 @@ def _roster_milp(g: _Graph, max_moves: int | None, penalty: float, solver: str, 
     return res.status, (x[c_st:c_mv], x[c_mv:c_pl], x[c_pl:c_sh]), res.message
 
 
-def hiring_list(instance: Instance, plan_dir: str | os.PathLike[str], max_moves: int | None = 0,
+def hiring_list(instance: Instance, plan: Any, max_moves: int | None = 0,
                 costs: RosterCosts | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The roster and the posts to fill per station, type and certification level (see :func:`solve_roster`).
 
@@ -722,25 +624,9 @@ def hiring_list(instance: Instance, plan_dir: str | os.PathLike[str], max_moves:
     ValueError
         When there is no roster (more people in post than posts, see the message).
     """
-    res = solve_roster(instance, plan_dir, max_moves=max_moves, costs=costs)
+    res = solve_roster(instance, plan, max_moves=max_moves, costs=costs)
     if not res.status.has_solution:
         raise ValueError(f"no roster: {res.status.value}: {res.message}")
     return res.roster, res.hires
 
 
-def write_assignment(res: PackageResult, roster: RosterResult, out: str | os.PathLike[str]) -> None:
-    """Write packages.csv, package_stations.csv, roster.csv, hires.csv, local_hire.csv and assignment.json,
-    whole or not at all."""
-    doc = {"packages": {"status": res.status.value, "objective": res.objective, "bound": res.bound, "gap": res.gap,
-                        "placed": len(res.placements), "dept_link_share": res.dept_link_share},
-           "roster": roster.summary}
-
-    def fill(tmp: Path) -> None:
-        res.placements.to_csv(tmp / "packages.csv", index=False, lineterminator="\n")
-        res.stations.to_csv(tmp / "package_stations.csv", index=False, lineterminator="\n")
-        roster.roster.to_csv(tmp / "roster.csv", index=False, lineterminator="\n")
-        roster.hires.to_csv(tmp / "hires.csv", index=False, lineterminator="\n")
-        roster.local.to_csv(tmp / "local_hire.csv", index=False, lineterminator="\n")
-        (tmp / "assignment.json").write_text(json.dumps(doc, indent=2, default=float) + "\n", encoding="utf-8")
-
-    write_dir_atomically(out, fill)

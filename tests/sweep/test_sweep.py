@@ -23,7 +23,7 @@ from allocator.sweep import (
     load_scenarios,
     run_sweep,
 )
-from cli import EXIT_INPUT, EXIT_OK, main
+from cli import EXIT_INPUT, main
 from tests.conftest import ROOT, write_instance
 
 # 3 x 3 grid on the one-station instance (milliseconds a solve) plus the baseline and one scenario whose
@@ -134,7 +134,7 @@ def test_an_interrupted_sweep_resumes_without_redoing_finished_scenarios(
         calls.append(name)
         return real(path, name, changes, options)
 
-    monkeypatch.setattr(sweep, "run_scenario", counting)
+    monkeypatch.setattr(sweep.runner, "run_scenario", counting)
     again = run_sweep(mini, scenarios, out, workers=1, progress=False)
     assert sorted(calls) == sorted(again.ran) == sorted(missing)
     assert len(again.skipped) == len(scenarios) - 2
@@ -185,11 +185,13 @@ def test_sweep_cli_end_to_end_and_rerun(tmp_path: Path, mini: Path) -> None:
     out = tmp_path / "out"
     args = ["sweep", str(mini), str(f), "--workers", "1", "--out", str(out)]
     r = CliRunner().invoke(main, args)
-    assert r.exit_code == EXIT_OK, r.output
+    # issue 17, item 12: one scenario of the set is invalid ("bad split"), so the sweep does not exit 0
+    assert r.exit_code == EXIT_INPUT, r.output
     assert "11 scenarios: 11 run now" in r.stdout and "invalid 1, optimal 10" in r.stdout
+    assert "1 of 11 scenario(s) invalid" in r.stdout and "  bad split: " in r.stdout
     assert (out / RESULTS_PARQUET).exists()
     r = CliRunner().invoke(main, args)
-    assert r.exit_code == EXIT_OK and "0 run now" in r.stdout and "11 already in" in r.stdout
+    assert r.exit_code == EXIT_INPUT and "0 run now" in r.stdout and "11 already in" in r.stdout
     r = CliRunner().invoke(main, [*args, "--gap", "0.2"])
     assert r.exit_code == EXIT_INPUT and "another options" in r.stderr
 

@@ -106,6 +106,10 @@ SERVICES = pd.DataFrame(
     ],
     columns=["service_id", "name", "kind", "groups", "annual_cost", "staff_hours"],
 )
+# The least residents a station offering a service serves in a year (X-MIN-SERVED), the instances' choice (no
+# document gives one): 20 for a basic or featured service, 30 for a canteen, 5 cases for case management.
+SERVICES["min_served"] = np.where(SERVICES["service_id"] == "elderly_meals", 30.0,
+                                  np.where(SERVICES["kind"] == "personalised", 5.0, 20.0))
 
 DEPARTMENTS = pd.DataFrame(
     [
@@ -254,7 +258,10 @@ def a_settings() -> dict:
             "unemployed_youth": _group("Unemployed youth", 1.0, 0.58, False, 5.0, 120.0),
         },
         "staff_types": {
-            "admin": {"hours_per_year": 300.0, "annual_cost": 0.0},
+            # Admin pay is the instance's choice (the document gives the 3,500 a month of community workers
+            # as a whole, A2.4): 3,000 a month, so that today's 203 admin and 60 social workers
+            # (9.83 M) fit A-SPLIT's 11.025 M salaries line; at 3,500 they would not (11.05 M).
+            "admin": {"hours_per_year": 300.0, "annual_cost": 36000.0},
             "social_worker": {"hours_per_year": 1600.0, "annual_cost": 42000.0},
             "volunteer": {"hours_per_year": 200.0, "annual_cost": 0.0},
         },
@@ -270,8 +277,8 @@ def a_settings() -> dict:
         "clauses": {
             "A-STAFF-DENSITY": {"mode": "soft", "penalty": 400.0, "per_10k": 18,
                                 "note": "soft: with A-STAFF-MIX and A-SALARY it cannot fit A-SPLIT (conflict 1)"},
-            "A-STAFF-MIX": {"mode": "soft", "penalty": 400.0, "admin": 0.3, "social_worker": 0.4, "volunteer": 0.3,
-                            "tolerance": 0.05},
+            # No tolerance: the document gives 3 : 4 : 3 flat (A4.1, A6.1); the README marks it.
+            "A-STAFF-MIX": {"mode": "soft", "penalty": 400.0, "admin": 0.3, "social_worker": 0.4, "volunteer": 0.3},
             "A-CERT-MIN": {**hard, "per_station": 2},
             "A-CERT-RATE": {"mode": "soft", "penalty": 400.0, "share": 0.8, "today": 0.45},
             "A-CASELOAD": {**hard, "households_per_worker": 200},
@@ -303,6 +310,11 @@ def a_settings() -> dict:
                          "counselling": 0.342, "employment": 0.289},
             "A-CANTEEN": {"mode": "soft", "penalty": 500.0, "stations": 15, "meal_coverage": 0.8},
             "A-BOTTOM10": {"share": 0.10},
+            # Fairness (issue 15), the instance's choices: no group below 5 % of its need; a group's first 20 % of
+            # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
+            "X-FLOOR": {"mode": "hard", "share": 0.05},
+            "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
+            "X-MIN-SERVED": {"mode": "hard"},
         },
     }
 
@@ -482,6 +494,11 @@ def f_settings() -> dict:
             "F-DEPT-LINK": {"departments": 3, "today": 0.35},
             "F-SOCIAL-ORG": {"share": {"2024": 0.30, "2025": 0.50, "2027": 0.60}},
             "F-SATISFACTION": {"share": {"2024": 0.78, "2025": 0.80, "2026": 0.85}, "complaints_max": 0.05},
+            # Fairness (issue 15), the instance's choices: no group below 5 % of its need; a group's first 20 % of
+            # need at full weight, the next 30 % at 0.6, the rest at 0.3 (README: provenance).
+            "X-FLOOR": {"mode": "hard", "share": 0.05},
+            "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
+            "X-MIN-SERVED": {"mode": "hard"},
         },
     }
 
@@ -532,6 +549,23 @@ PROVENANCE = {
             ("instance.toml", "[clauses]", "POLICY.md A-*", "every A-* clause with its document figure"),
             ("instance.toml", "[costs], [staff_types], group hours and costs", "generator",
              "synthetic unit costs (the document gives none)"),
+            ("instance.toml", "[staff_types.social_worker] annual_cost", "A2.4 / A-SALARY today",
+             "42,000 a year = today's 3,500 a month (document); the payroll charges it where A-SALARY is soft"),
+            ("instance.toml", "[staff_types.admin] annual_cost", "instance's choice",
+             "36,000 a year (3,000 a month): the document gives 3,500 a month for community workers as a whole; "
+             "at 3,500 today's 203 admin + 60 social workers (11.05 M) would not fit A-SPLIT's 11.025 M salaries"),
+            ("instance.toml", "[clauses.A-STAFF-MIX]", "A4.1, A6.1", "3 : 4 : 3 as written, no tolerance (the "
+             "document gives none; an instance may set `tolerance`)"),
+            ("instance.toml", "[clauses.A-SPLIT]", "A6.3 + instance's reading", "read as the budget's three lines "
+             "(caps of 13.23 / 11.025 / 19.845 M), not a split of the money spent: A6.3 states them as amounts of "
+             "the 44.1 M, its own audit rule is a floor ('45 % or more' straight to residents: A-DIRECT-MIN), "
+             "and A2.2 names the same 30 : 25 : 45 as today's inefficient use"),
+            ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
+             "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
+             "the rest at 0.3 (no document gives either)"),
+            ("services.csv", "min_served", "instance's choice", "20 residents a year for a basic or featured "
+             "service, 30 for the canteen, 5 cases for case management; a service below it is not offered "
+             "(X-MIN-SERVED, hard)"),
         ],
     },
     "fuzhou": {
@@ -559,6 +593,17 @@ PROVENANCE = {
             ("instance.toml", "[clauses]", "POLICY.md F-*", "every F-* clause with its document figure and year "
              "path (2024/2025/2026)"),
             ("instance.toml", "[documents] counties", "F text", "12 counties as the text says (conflict 5)"),
+            ("instance.toml", "[clauses.F-USES]", "F7.2", "60 : 30 : 10 as a split of the operating funds spent "
+             "(family `split`, hard, tolerance 0 = the instance's choice of the default), as well as caps on the "
+             "45 M operations line"),
+            ("instance.toml", "[clauses.X-FLOOR], [clauses.X-BENEFIT]", "instance's choice", "no group below 5 % "
+             "of its need (hard); a group's first 20 % of need counts at its full weight, the next 30 % at 0.6, "
+             "the rest at 0.3 (no document gives either)"),
+            ("services.csv", "min_served", "instance's choice", "20 residents a year for a basic or featured "
+             "service, 30 for the canteen, 5 cases for case management; a service below it is not offered "
+             "(X-MIN-SERVED, hard)"),
+            ("instance.toml", "[clauses.F-SPECIAL]", "F9.1", "70 % of the special groups' need, on the whole "
+             "(family `total`) and for each special group (family `group`), soft as before"),
         ],
     },
 }

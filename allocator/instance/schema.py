@@ -111,6 +111,8 @@ TABLES: tuple[TableSpec, ...] = (
             C("annual_cost", "float", "yuan per station per year", minimum=0, maximum=1e9,
               doc="running cost at a station offering it, from direct-service money"),
             C("staff_hours", "float", "social-worker hours per station per year", minimum=0, maximum=1e6),
+            C("min_served", "float", "residents per station per year", minimum=0, maximum=1e8, required=False,
+              default=0.0, doc="least residents a station offering it serves, else it is not offered (X-MIN-SERVED)"),
         ),
         key=("service_id",),
     ),

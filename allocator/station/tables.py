@@ -41,6 +41,12 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     K = len(inst.services)
     services = pd.DataFrame({"station_id": np.repeat(ids, K), "service_id": np.tile(inst.services["service_id"], S),
                              "kind": np.tile(inst.services["kind"], S), "offered": y.ravel()})
+    if "xs" in model.columns:  # X-MIN-SERVED: the residents each service serves (its pairs' need covered)
+        pk = np.argwhere(np.asarray(inst.serves, dtype=bool))
+        onehot = np.zeros((len(pk), K))
+        onehot[np.arange(len(pk)), pk[:, 0]] = 1.0
+        served = np.round(x[model.col("xs")], 6) @ onehot  # stations x services
+        services["served"] = np.round(served.ravel(), 6)
     need = np.array([g.need_share for g in inst.groups])
     demand = inst.residents * need[None, :]
     cov = x[model.col("x")]

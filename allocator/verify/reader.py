@@ -53,6 +53,7 @@ class PlanData:
     clauses: pd.DataFrame
     summary: dict[str, Any]
     manifest: dict[str, Any] | None
+    served: np.ndarray | None = None  # stations x services, services.csv ``served`` (X-MIN-SERVED), if written
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -174,6 +175,21 @@ def _services(col: Collector, inst: Instance, plan_dir: Path, ids: np.ndarray
     return offered, kind_written
 
 
+def _served(inst: Instance, plan_dir: Path, ids: np.ndarray) -> np.ndarray | None:
+    """services.csv's ``served`` column as stations x services (None when the plan has none)."""
+    sv = _read_csv(plan_dir / "services.csv")
+    if "served" not in sv.columns or "station_id" not in sv.columns or "service_id" not in sv.columns:
+        return None
+    known = {k: i for i, k in enumerate(np.asarray(inst.services["service_id"]).astype(str))}
+    at = {k: i for i, k in enumerate(ids)}
+    out = np.zeros((len(ids), len(known)))
+    vals = pd.to_numeric(sv["served"], errors="coerce").to_numpy(dtype=float)
+    for s_id, k_id, v in zip(sv["station_id"].astype(str), sv["service_id"].astype(str), vals, strict=True):
+        if s_id in at and k_id in known:
+            out[at[s_id], known[k_id]] = v  # nan stays nan: a blank cell fails the check
+    return out
+
+
 def _coverage(col: Collector, inst: Instance, plan_dir: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cv = _read_csv(plan_dir / "coverage.csv")
     G = len(inst.group_ids)
@@ -229,4 +245,4 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
                  f"FAIL: clauses.csv lacks one of {', '.join(CLAUSE_COLUMNS)}")
         clauses = pd.DataFrame({c: pd.Series(dtype=object) for c in CLAUSE_COLUMNS})
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
-                    summary, manifest)
+                    summary, manifest, _served(inst, plan_dir, ids))

@@ -244,6 +244,20 @@ def _coverage_share(p: Plan) -> None:
     p.station_set(sid, "active", 0)
 
 
+def _group_down(cid: str) -> Callable[[Plan], None]:
+    """Issue 15 floors (X-FLOOR / F-SPECIAL [group]): the first group's coverage cut below its floor."""
+    def run(p: Plan) -> None:
+        r = p.pick(cid, "group")
+        p.cover_reduce(room(r) + 100.0, {str(r.station_id)})
+    return run
+
+
+def _serve_nobody(p: Plan) -> None:
+    """X-MIN-SERVED: an offered service reported as serving nobody."""
+    v = p.t["services"]
+    v.loc[v.index[v.offered == 1][0], "served"] = 0.0
+
+
 # One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
 BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     # --- a-district ---
@@ -311,6 +325,13 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou", "F-USES", "salaries"): _money_up("F-USES", "salaries", "salaries"),
     ("fuzhou", "F-USES", "services"): _money_up("F-USES", "services", "services"),
     ("fuzhou", "F-USES", "training"): _money_up("F-USES", "training", "training"),
+    # --- issue 15 families (both seeds) ---
+    ("a-district", "X-FLOOR", "group"): _group_down("X-FLOOR"),
+    ("a-district", "X-MIN-SERVED", "station"): _serve_nobody,
+    ("fuzhou", "X-FLOOR", "group"): _group_down("X-FLOOR"),
+    ("fuzhou", "X-MIN-SERVED", "station"): _serve_nobody,
+    ("fuzhou", "F-SPECIAL", "group"): _group_down("F-SPECIAL"),
+    ("fuzhou", "F-USES", "split"): _money_up("F-USES", "split", "services"),
 }
 
 

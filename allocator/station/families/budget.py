@@ -121,3 +121,23 @@ def uses_services(ctx: Context) -> None:
 @family("F-USES", "training", applies=_USES_APPLIES, why_not=_USES_WHY)
 def uses_training(ctx: Context) -> None:
     _uses(ctx, "training", ctx.m_trn)
+
+
+@family("F-USES", "split", applies=_USES_APPLIES, why_not=_USES_WHY)
+def uses_split(ctx: Context) -> None:
+    """C20b: F-USES as written (§F7.2): each use is its share of the operating funds actually spent.
+
+    Per use u in (salaries, services, training), tagged ``min`` and ``max``:
+    ``m_u - (share_u - tol) * ops >= 0`` and ``m_u - (share_u + tol) * ops <= 0``, ops = sum of
+    m_sal + m_svc + m_trn; ``tol`` is the instance's ``tolerance`` (share points, default 0: an exact split).
+    The caps of C20 stay (share of the operations line); the split binds the spending itself.
+    """
+    c = ctx.clause("F-USES")
+    tol = float(c.figures.get("tolerance", 0.0))
+    ops = ctx.ops.ravel()
+    for use, cols_u in (("salaries", ctx.m_sal), ("services", ctx.m_svc), ("training", ctx.m_trn)):
+        mine = np.isin(ops, cols_u)
+        share = c.figures[use]
+        for tag, shift, lo, hi in (("min", -tol, 0.0, INF), ("max", tol, -INF, 0.0)):
+            coef = np.where(mine, 1.0, 0.0) - (share + shift)
+            ctx.fam("F-USES", "split", [total(ops, coef)], lo, hi, unit="yuan", tag=f"{use},{tag}")

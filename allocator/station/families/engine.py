@@ -32,11 +32,40 @@ def open_station(ctx: Context) -> None:
                -INF, 0.0, rows_s, "services", tag="services", keys=keys)
 
 
+def sw_pay(ctx: Context) -> tuple[float, str]:
+    """The pay per social worker E3 charges, and the model note that says where it comes from.
+
+    A salary clause in force (A-SALARY: 12 x monthly_min; F-SALARY: annual_average) sets the pay: a hard
+    clause is charged in full here; a soft one is charged down to the lower of its floor and today's pay
+    (``[staff_types.social_worker] annual_cost``), its own rows pricing the yuan below the floor.  With no
+    salary clause in force, today's pay.
+    """
+    today = float(ctx.base["social_worker"].annual_cost)
+    for cid, floor_of in (("A-SALARY", lambda c: 12 * c.figures["monthly_min"]),
+                          ("F-SALARY", lambda c: c.figures["annual_average"])):
+        c = ctx.inst.clause(cid)
+        if c is None:
+            continue
+        floor = float(floor_of(c))
+        b = ctx.b
+        if (cid, "station") in b.drop or (cid, "*") in b.drop:
+            continue  # the diagnosis left the clause out: its floor is not charged either
+        if (c.mode("station") == "hard" or b.strict) and not b.elastic:
+            return floor, f"E3 PAYROLL charges {cid}'s floor, {floor:,.0f} yuan per social worker a year (hard)"
+        pay = min(floor, today)
+        return pay, (f"E3 PAYROLL charges {pay:,.0f} yuan per social worker a year: the lower of {cid}'s floor "
+                     f"{floor:,.0f} (soft: its rows price the yuan below it) and today's pay {today:,.0f}")
+    return today, (f"E3 PAYROLL charges today's pay, {today:,.0f} yuan per social worker a year "
+                   "(no salary clause in force)")
+
+
 def payroll(ctx: Context) -> None:
-    """E3 PAYROLL: m_sal >= base pay of every worker."""
+    """E3 PAYROLL: m_sal >= pay of every worker (social workers: :func:`sw_pay`; admin, volunteers: the instance)."""
     base = ctx.base
+    pay, note = sw_pay(ctx)
+    ctx.notes.append(note)
     ctx.b.rows("payroll", "ENGINE", "PAYROLL",
-               [(ctx.m_sal, 1.0), (ctx.SW, -base["social_worker"].annual_cost), (ctx.adm, -base["admin"].annual_cost),
+               [(ctx.m_sal, 1.0), (ctx.SW, -pay), (ctx.adm, -base["admin"].annual_cost),
                 (ctx.vol, -base["volunteer"].annual_cost)], 0.0, INF, ctx.sidx, "yuan")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.station.context import INF, Context, county_members, total
+from allocator.station.families.fairness import concave_benefit
 
 
 def worst_county(ctx: Context) -> None:
@@ -36,7 +37,8 @@ def urban_rural_gap(ctx: Context) -> None:
 
 
 def equity(ctx: Context) -> None:
-    """The equity rows the objective asks for (none when its weight is 0)."""
+    """The equity rows the objective asks for (none when its weight is 0), and X-BENEFIT's concave benefit."""
+    concave_benefit(ctx)
     obj = ctx.inst.objective
     if obj.equity == "worst_county" and obj.equity_weight > 0:
         worst_county(ctx)

@@ -19,7 +19,7 @@ def staff_density(ctx: Context) -> None:
 def _staff_mix(ctx: Context, t: str, cols_t: np.ndarray) -> None:
     """C2: staff_t within (share_t -/+ tolerance) of all staff."""
     c = ctx.clause("A-STAFF-MIX")
-    tol, share = c.figures["tolerance"], c.figures[t]
+    tol, share = c.figures.get("tolerance", 0.0), c.figures[t]  # no tolerance unless the instance sets one
     staff_all = ctx.staff.ravel()
     mine = np.isin(staff_all, np.asarray(cols_t).ravel())
     lo_coef = np.where(mine, 1.0 - (share - tol), -(share - tol))

@@ -261,7 +261,7 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
     """Solve the station allocation model of INSTANCE and report the plan."""
     from allocator.report.terminal import progress, solver_log_wanted
     from allocator.report.text import format_plan_text
-    from allocator.station import format_objective, solve_instance, write_plan
+    from allocator.station import solve_instance, write_plan
     from solvers import Deadline, SolveOptions, backend_names
 
     deadline = Deadline.since_process_start(time_limit)  # --time-limit covers start-up, load, build, solve, write
@@ -297,7 +297,6 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         _echo_json({**plan.summary, "manifest": plan.manifest})
     else:
         click.echo(format_plan_text(plan, instance))
-        click.echo(format_objective(plan, instance))
         if plan.status.value == "infeasible":
             click.echo("No plan satisfies every hard clause. Run without --strict for a plan with the soft "
                        "clauses' deviations sized.", err=True)

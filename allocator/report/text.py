@@ -31,11 +31,11 @@ def _f(v: Any, digits: int = 1) -> str:
 def format_plan_text(plan: Plan, instance: Instance) -> str:
     """Status, coverage by group and county, budget, staff and the soft clauses not met."""
     s = plan.summary
-    lines = [f"{instance.name} -- {plan.status.value.upper()}"]
-    if plan.objective is not None:
-        gap = f"{plan.gap:.3%}" if plan.gap is not None else "unknown"
-        lines.append(f"objective {plan.objective:,.1f}  bound {_f(plan.bound)}  gap {gap}  "
-                     f"({plan.solver} {plan.solver_version}, {plan.seconds:.1f} s)")
+    from allocator.station import format_objective
+
+    # How the solve ended in words and the objective as its parts (never one bare number, issue 15).
+    lines = [f"{instance.name} -- {plan.status.value.upper()} ({plan.solver} {plan.solver_version}, "
+             f"{plan.seconds:.1f} s)", format_objective(plan, instance)]
     if not plan.tables:
         lines.append(plan.message)
         return "\n".join(lines)

@@ -36,7 +36,7 @@ def _part_lines(parts: dict[str, Any], labels: dict[str, str]) -> list[str]:
     for g, r in n["by_group"].items():
         lines.append(f"    {labels.get(g, g):<34}{r['weighted']:>+14,.1f}  ({r['residents']:,.0f} x {r['weight']:g})")
     for p in parts["penalties"]:
-        lines.append(f"  {p['clause_id']:<12}{p['family']:<14}{p['contribution']:>+16,.1f}  "
+        lines.append(f"  {p['clause_id']:<16} {p['family']:<13}{p['contribution']:>+16,.1f}  "
                      f"({p['deviation']:,.1f} {p['unit']} x {p['penalty']:g})")
     for k, label in (("equity", "equity term"), ("money", "money price"), ("tie_breaks", "tie-breaks"),
                      ("stability", "baseline changes"), ("other", "other")):

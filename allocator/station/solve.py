@@ -136,15 +136,7 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     else:
         result = get_backend(solver).solve(problem, options)
     wall = time.perf_counter() - t0
-    manifest: dict[str, Any] = {
-        "engine": "allocator", "engine_version": __version__, "instance": instance.name,
-        "instance_hash": instance_hash(instance), "solver": solver, "solver_version": result.solver_version,
-        "options": {"time_limit": options.time_limit, "gap": options.mip_gap, "threads": options.threads,
-                    "seed": options.seed, "strict": strict, "method": chosen, "objective": mode},
-        "python": platform.python_version(),
-        "model": {"rows": problem.num_rows, "columns": problem.num_cols,
-                  "integer_columns": int(problem.integrality.sum()), "nonzeros": int(problem.A.nnz)},
-    }
+    manifest = _manifest(instance, solver, result.solver_version, options, strict, chosen, mode, problem)
     tables: dict[str, pd.DataFrame] = {}
     summary: dict[str, Any] = {}
     status, value, bound, gap = result.status, result.objective, result.bound, result.gap
@@ -177,6 +169,31 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     summary.update({"status": status.value, "objective": value, "bound": bound, "gap": gap, "solver": solver,
                     "message": result.message, "strict": strict, "notes": list(model.notes), "method": chosen,
                     "objective_mode": mode, "quality": quality(status, gap if mode == "weighted" else None)})
+    _record_stages(summary, manifest, record, mode)
+    if chosen == "decompose":
+        summary["decomposition"] = {k: result.extra[k] for k in ("batches", "coupling_rows", "history")
+                                    if k in result.extra}
+    outcome = Outcome(status, value, bound, gap, solver, result.seconds if mode == "weighted" else wall,
+                      result.message)
+    return Plan(outcome, result.solver_version, tables, summary, manifest)
+
+
+def _manifest(instance: Instance, solver: str, solver_version: str, options: SolveOptions, strict: bool,
+              method: str, mode: str, problem: Any) -> dict[str, Any]:
+    """What a rerun needs to reproduce the plan: engine, instance hash, solver and options, model size."""
+    return {
+        "engine": "allocator", "engine_version": __version__, "instance": instance.name,
+        "instance_hash": instance_hash(instance), "solver": solver, "solver_version": solver_version,
+        "options": {"time_limit": options.time_limit, "gap": options.mip_gap, "threads": options.threads,
+                    "seed": options.seed, "strict": strict, "method": method, "objective": mode},
+        "python": platform.python_version(),
+        "model": {"rows": problem.num_rows, "columns": problem.num_cols,
+                  "integer_columns": int(problem.integrality.sum()), "nonzeros": int(problem.A.nnz)},
+    }
+
+
+def _record_stages(summary: dict[str, Any], manifest: dict[str, Any], record: dict[str, Any], mode: str) -> None:
+    """Each stage's status, bound and gap on its own terms into the summary and the manifest."""
     if record:
         summary["stages"] = record["stages"]
         if "held" in record:
@@ -185,9 +202,3 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
                               for st in record["stages"]]
     if mode == "lexicographic" and record.get("stages"):
         summary["quality"] = "; ".join(f"stage {st['stage']} {st['quality']}" for st in record["stages"])
-    if chosen == "decompose":
-        summary["decomposition"] = {k: result.extra[k] for k in ("batches", "coupling_rows", "history")
-                                    if k in result.extra}
-    outcome = Outcome(status, value, bound, gap, solver, result.seconds if mode == "weighted" else wall,
-                      result.message)
-    return Plan(outcome, result.solver_version, tables, summary, manifest)

@@ -27,10 +27,20 @@ def write_plan(plan: Plan, out: str | os.PathLike[str]) -> None:
     def fill(tmp: Path) -> None:
         for name, df in plan.tables.items():
             df.to_csv(tmp / f"{name}.csv", index=False, lineterminator="\n", float_format="%.6f")
-        (tmp / SUMMARY).write_text(json.dumps(_jsonable(plan.summary), indent=2, sort_keys=True) + "\n")
-        (tmp / MANIFEST).write_text(json.dumps(_jsonable(dict(plan.manifest)), indent=2, sort_keys=True) + "\n")
+        (tmp / SUMMARY).write_text(json.dumps(_jsonable(_untimed(plan.summary)), indent=2, sort_keys=True) + "\n")
+        (tmp / MANIFEST).write_text(json.dumps(_jsonable(_untimed(dict(plan.manifest))), indent=2, sort_keys=True)
+                                    + "\n")
 
     write_dir_atomically(out, fill)
+
+
+def _untimed(o: Any) -> Any:
+    """``o`` without its wall-clock ``seconds`` (a stage's, a pass's): a rerun writes the same bytes."""
+    if isinstance(o, dict):
+        return {k: _untimed(v) for k, v in o.items() if k != "seconds"}
+    if isinstance(o, (list, tuple)):
+        return [_untimed(v) for v in o]
+    return o
 
 
 def _jsonable(o: Any) -> Any:

@@ -377,7 +377,8 @@ def verify(instance_path: str, plan_dir: str, assignment_dir: str | None, as_jso
 @click.argument("instance_path", metavar="INSTANCE", type=click.Path())
 @click.option("--strict/--as-stated", default=True, show_default=True,
               help="Diagnose with every clause hard (the documents as written), or with the instance's modes.")
-@click.option("--time-limit", type=SECONDS, default=30.0, show_default=True, help="Seconds for the whole diagnosis.")
+@click.option("--time-limit", type=SECONDS, default=120.0, show_default=True,
+              help="Seconds for the whole diagnosis.")
 @click.option("--no-conflicts", is_flag=True, help="Skip the conflict sets (one solve per clause family).")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 @_guard

@@ -160,7 +160,7 @@ def _families(model: Model) -> list[Family]:
 MIN_SOLVE_SECONDS = 0.5
 
 
-def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", time_limit: float = 30.0,
+def diagnose(instance: Instance, strict: bool = True, solver: str = "highs", time_limit: float = 120.0,
              warnings: list[InputIssue] | None = None, find_conflicts: bool = True,
              deadline: Deadline | None = None) -> Diagnosis:
     """Explain why ``instance`` has no plan (with every clause hard when ``strict``).

@@ -47,6 +47,10 @@ def margin_for(limit: float) -> float:
     return min(MARGIN_MAX, max(MARGIN_MIN, MARGIN_SHARE * limit), limit / 2)
 
 
+#: A process older than this when a command starts runs commands in-process (see since_process_start).
+FRESH_PROCESS_S = 30.0
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A point on the monotonic clock by which a command must have answered.
@@ -82,7 +86,10 @@ class Deadline:
         """A deadline ``limit`` seconds from when this process started.
 
         For a command: Python's start-up and the imports (seconds on a busy machine) count too.
-        Where the process' start cannot be read (no Linux ``/proc``), from now.
+        Where the process' start cannot be read (no Linux ``/proc``), from now.  A process older than
+        :data:`FRESH_PROCESS_S` is not a fresh command but a host that runs commands in-process (a test
+        runner, a notebook, a sweep worker): its age says nothing of this command's start, so the
+        deadline counts from now.
         """
         now = time.monotonic()
         try:
@@ -91,7 +98,9 @@ class Deadline:
             age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
         except (OSError, ValueError, IndexError, AttributeError):
             age = 0.0
-        return cls(now - min(max(0.0, age), 3600.0), None if limit is None else float(limit))
+        if not 0.0 <= age <= FRESH_PROCESS_S:
+            age = 0.0
+        return cls(now - age, None if limit is None else float(limit))
 
     @property
     def at(self) -> float | None:

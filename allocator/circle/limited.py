@@ -109,7 +109,8 @@ def fix_y(prob: MilpProblem, n_y: int, chosen: np.ndarray) -> MilpProblem:
     lo, up = prob.col_lower.copy(), prob.col_upper.copy()
     lo[:n_y] = up[:n_y] = chosen.astype(np.float64)
     return MilpProblem(prob.c, prob.A, prob.row_lower, prob.row_upper, lo, up,
-                       np.zeros(prob.num_cols, dtype=bool), prob.sense, prob.offset, prob.col_names, prob.row_names)
+                       np.zeros(prob.num_cols, dtype=bool), prob.sense, prob.offset, row_names=prob.row_names,
+                       col_names=prob.col_names)
 
 
 def _milp(solver: str, prob: MilpProblem, options: SolveOptions, seconds: float, guard: bool) -> SolverResult:

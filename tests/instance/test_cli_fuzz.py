@@ -12,9 +12,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from cli_fuzz import make_case, outcome_problem, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.instance.cli_fuzz import make_case, outcome_problem, run
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -38,14 +38,14 @@ def _split(line: str) -> tuple[list[str], int]:
     if m:
         code = int(m.group(1))
         line = line[: m.start()]
-    words = shlex.split(line)
+    words = shlex.split(line, comments=True)  # a trailing "# what it writes" is a comment
     words = words[1:]  # the program itself
     return words, code
 
 
 def outputs(words: list[str]) -> list[str]:
-    """The output paths a command line writes: ``--out X``, ``--mps X`` and ``convert``'s TARGET."""
-    out = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("--out", "--mps")]
+    """The output paths a command line writes: ``--out X``, ``--mps X``, ``--report X`` and ``convert``'s TARGET."""
+    out = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("--out", "--mps", "--report")]
     if words and words[0] == "convert" and len(words) >= 3:
         out.append(words[2])
     return out

@@ -204,8 +204,10 @@ def test_cbc_reports_bound_when_stopped_with_plan():
     assert r.status == Status.FEASIBLE, r.message
     assert r.bound is not None and r.objective is not None and r.bound < r.objective
     assert r.gap is not None and r.gap > 0
-    # PuLP's own status said "Optimal" (1); the solution status (2) and CBC's result line did not.
-    assert "Optimal/sol_status=2" in r.raw_status and "Stopped on time" in r.raw_status
+    # PuLP's own status said "Optimal" (1); the solution status (2) and CBC's result line did not: CBC
+    # stopped on its own time limit, or the wall-clock guard interrupted it first (a loaded machine).
+    assert "Optimal/sol_status=2" in r.raw_status
+    assert "Stopped on time" in r.raw_status or "interrupted by the wall-clock guard" in r.raw_status
 
 
 # --------------------------------------------------------------------------- random MILPs

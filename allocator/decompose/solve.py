@@ -182,6 +182,9 @@ def solve_decomposed(model: Model, county: np.ndarray, options: SolveOptions | N
                    solver, st, state, msg, limit, default_limit)
 
 
+#: Share of the time limit kept, while no plan is found, for the infeasibility check of the coupling rows.
+CHECK_SHARE = 0.25
+
 class _Run:
     """One decomposition run: the Lagrangian passes with their plan steps and the multiplier updates."""
 
@@ -208,7 +211,7 @@ class _Run:
         self.last_plan_bound = np.inf
         last_pass = 0.0
         for it in range(dopts.max_iterations):
-            left = self.deadline - time.perf_counter()
+            left = self._pass_deadline() - time.perf_counter()
             rounds = -(-len(st.batches) // max(1, runner.slots))
             if left <= 0 or (it > 0 and left < max(0.5 * last_pass, rounds * MIN_TASK_SECONDS)):
                 # (a pass with less than half the time the last one took gives a weak bound and seldom a
@@ -255,6 +258,13 @@ class _Run:
                 self.msg = f"bound stalled for {dopts.stall} passes"
                 return None
         return None
+
+    def _pass_deadline(self) -> float:
+        """When the passes stop: the deadline once a plan exists; before that, early enough to leave
+        :data:`CHECK_SHARE` of the time for the check that a coupling row is out of reach (infeasibility)."""
+        if self.state.best_x is not None:
+            return self.deadline
+        return self.deadline - CHECK_SHARE * (self.deadline - self.t0)
 
     def _plans(self, runner: Runner, results: list[BatchResult], xg: np.ndarray, it: int) -> np.ndarray:
         """Plans from the pass's Lagrangian solution (itself, split, repaired, then one local-search sweep);

@@ -354,6 +354,18 @@ def _solve_row(row: dict[str, str]):
     return solve_gap(inst, row["sense"], FAST, EXACT)
 
 
+class _OnDemand(dict):  # type: ignore[type-arg]
+    """Solutions solved on first access from the rows they belong to."""
+
+    def __init__(self, rows: dict[tuple[str, str, str], dict[str, str]]):
+        super().__init__()
+        self.rows = rows
+
+    def __missing__(self, key: tuple[str, str, str]) -> object:
+        self[key] = sol = _solve_row(self.rows[key])
+        return sol
+
+
 @pytest.fixture(scope="module")
 def known_solutions(request) -> dict[tuple[str, str, str], object]:
     """Solutions of the selected optima.csv rows, solved two at a time.
@@ -368,6 +380,10 @@ def known_solutions(request) -> dict[tuple[str, str, str], object]:
         if getattr(item, "originalname", "") == "test_known_optimum"
         and item.callspec.params.get("row") is not None
     ]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist every worker collects every row but runs only some: solve each row when its
+        # test asks for it, in this process (the other worker is the second core).
+        return _OnDemand({_key(r): r for r in rows})
     workers = int(os.environ.get("ALLOCATOR_TEST_WORKERS", min(2, os.cpu_count() or 1)))
     if workers <= 1 or len(rows) <= 1:
         return {_key(r): _solve_row(r) for r in rows}

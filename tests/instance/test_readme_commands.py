@@ -44,8 +44,9 @@ def _split(line: str) -> tuple[list[str], int]:
 
 
 def outputs(words: list[str]) -> list[str]:
-    """The output paths a command line writes: ``--out X``, ``--mps X``, ``--report X`` and ``convert``'s TARGET."""
-    out = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("--out", "--mps", "--report")]
+    """The output paths a command line writes (``--out``, ``--mps``, ``--report``, ``--xlsx``, ``--html``, and
+    ``convert``'s TARGET): the test sends them to a temporary folder, never into the checkout."""
+    out = [words[i + 1] for i, w in enumerate(words[:-1]) if w in ("--out", "--mps", "--report", "--xlsx", "--html")]
     if words and words[0] == "convert" and len(words) >= 3:
         out.append(words[2])
     return out

@@ -41,3 +41,40 @@ class Outcome:
     solver: str
     seconds: float
     message: str = ""
+
+
+class WithOutcome:
+    """The outcome's fields read straight off a result: ``result.status`` for ``result.outcome.status``.
+
+    A result type (a dataclass with an ``outcome: Outcome`` field) inherits these read-only views.
+    """
+
+    outcome: Outcome
+
+    @property
+    def status(self) -> Status:
+        return self.outcome.status
+
+    @property
+    def objective(self) -> float | None:
+        return self.outcome.objective
+
+    @property
+    def bound(self) -> float | None:
+        return self.outcome.bound
+
+    @property
+    def gap(self) -> float | None:
+        return self.outcome.gap
+
+    @property
+    def solver(self) -> str:
+        return self.outcome.solver
+
+    @property
+    def seconds(self) -> float:
+        return self.outcome.seconds
+
+    @property
+    def message(self) -> str:
+        return self.outcome.message

@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from allocator.outcome import Outcome
+from allocator.outcome import Outcome, WithOutcome
 from solvers import SolveOptions, SolverResult, Status, get_backend
 
 __all__ = [
@@ -429,7 +429,7 @@ class GapProblem:
 
 
 @dataclass(frozen=True, eq=False)
-class GapSolution:
+class GapSolution(WithOutcome):
     """Result of :func:`solve_gap`.
 
     Parameters
@@ -450,40 +450,11 @@ class GapSolution:
     assignment: np.ndarray
     raw: SolverResult | None = field(default=None, repr=False)
 
-    @property
-    def status(self) -> Status:
-        """Normalised status."""
-        return self.outcome.status
-
-    @property
-    def objective(self) -> float | None:
-        """Objective of the assignment."""
-        return self.outcome.objective
-
-    @property
-    def bound(self) -> float | None:
-        """Solver's proven bound."""
-        return self.outcome.bound
-
-    @property
-    def gap(self) -> float | None:
-        """Relative gap."""
-        return self.outcome.gap
-
-    @property
-    def seconds(self) -> float:
-        """Wall clock of build and solve."""
-        return self.outcome.seconds
 
     @property
     def backend(self) -> str:
         """Backend used."""
         return self.outcome.solver
-
-    @property
-    def message(self) -> str:
-        """Solver's message."""
-        return self.outcome.message
 
 
 def gap_columns(inst: GapInstance, eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

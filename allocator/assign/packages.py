@@ -47,7 +47,7 @@ import scipy.sparse as sp
 
 from allocator.assign.gap import GapInstance, GapProblem
 from allocator.instance import Instance
-from allocator.outcome import Outcome
+from allocator.outcome import Outcome, WithOutcome
 from solvers import MilpProblem, SolveOptions, Status, get_backend
 
 PLACEMENT_COLUMNS = ["package_id", "copy", "department_id", "station_id", "value", "staff_hours", "cost"]
@@ -82,7 +82,7 @@ class DeptLink:
 
 
 @dataclass(frozen=True, eq=False)
-class PackageResult:
+class PackageResult(WithOutcome):
     """Packages placed: the outcome, the placements, per station packages and departments, F-DEPT-LINK."""
 
     outcome: Outcome
@@ -91,31 +91,6 @@ class PackageResult:
     dept_link_share: float | None
     dept_link: DeptLink | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status(self) -> Status:
-        """The outcome's status."""
-        return self.outcome.status
-
-    @property
-    def objective(self) -> float | None:
-        """Weighted residents' need covered by the packages (net of an F-DEPT-LINK penalty)."""
-        return self.outcome.objective
-
-    @property
-    def bound(self) -> float | None:
-        """The solver's bound."""
-        return self.outcome.bound
-
-    @property
-    def gap(self) -> float | None:
-        """Relative gap."""
-        return self.outcome.gap
-
-    @property
-    def message(self) -> str:
-        """Why, when there is no placement."""
-        return self.outcome.message
 
 
 def spare_hours(instance: Instance, plan: Any) -> np.ndarray:

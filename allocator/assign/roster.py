@@ -82,7 +82,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from allocator.instance import Instance
-from allocator.outcome import Outcome
+from allocator.outcome import Outcome, WithOutcome
 from solvers import MilpProblem, SolveOptions, Status, get_backend
 
 POSTS = ("admin", "sw_uncertified", "sw_certified_assistant", "sw_certified_intermediate", "volunteer")
@@ -129,7 +129,7 @@ DEFAULT_UPGRADE_COST = 3000.0
 
 
 @dataclass(frozen=True, eq=False)
-class RosterResult:
+class RosterResult(WithOutcome):
     """The roster, the hiring list and how they were found.
 
     ``outcome``: status, objective (one-off roster cost + annual hiring cost + weighted local shortfall),
@@ -148,26 +148,6 @@ class RosterResult:
     max_moves: int | None
     costs: RosterCosts
     summary: dict[str, object] = field(default_factory=dict)
-
-    @property
-    def status(self) -> Status:
-        """The outcome's status."""
-        return self.outcome.status
-
-    @property
-    def objective(self) -> float | None:
-        """The roster's cost."""
-        return self.outcome.objective
-
-    @property
-    def seconds(self) -> float:
-        """Wall clock."""
-        return self.outcome.seconds
-
-    @property
-    def message(self) -> str:
-        """Why there is no roster, when there is none."""
-        return self.outcome.message
 
 
 def upgrade_costs(instance: Instance, costs: RosterCosts) -> tuple[float, float]:
@@ -237,7 +217,6 @@ class _Graph:
     pl_nonlocal: np.ndarray
     local_rows: np.ndarray   # S: rural stations with the F-LOCAL-HIRE row
     local_cap: np.ndarray    # S: social-worker posts - R[s]
-
 
 
 def solve_roster(instance: Instance, plan: Any, max_moves: int | None = 0,

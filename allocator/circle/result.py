@@ -10,12 +10,11 @@ import pandas as pd
 
 from allocator.circle.data import EPS, CircleData
 from allocator.circle.reach import Reach
-from allocator.outcome import Outcome
-from solvers import Status
+from allocator.outcome import Outcome, WithOutcome
 
 
 @dataclass(frozen=True, eq=False)
-class CirclePlan:
+class CirclePlan(WithOutcome):
     """The result of a circle solve: how it ended (``outcome``) and, when there is a plan, its tables.
 
     Attributes
@@ -44,34 +43,6 @@ class CirclePlan:
     summary: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def status(self) -> Status:
-        return self.outcome.status
-
-    @property
-    def objective(self) -> float | None:
-        return self.outcome.objective
-
-    @property
-    def bound(self) -> float | None:
-        return self.outcome.bound
-
-    @property
-    def gap(self) -> float | None:
-        return self.outcome.gap
-
-    @property
-    def solver(self) -> str:
-        return self.outcome.solver
-
-    @property
-    def seconds(self) -> float:
-        return self.outcome.seconds
-
-    @property
-    def message(self) -> str:
-        return self.outcome.message
 
 
 def nearest_open(reach: Reach, open_: np.ndarray, within: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

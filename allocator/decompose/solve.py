@@ -31,14 +31,14 @@ from allocator.decompose.primal import (
     _repair,
     _try_plan,
 )
-from allocator.outcome import Outcome
+from allocator.outcome import Outcome, WithOutcome
 from allocator.station import Model
 from solvers import MilpProblem, SolveOptions, SolverResult, Status, get_backend
 from solvers.base import relative_gap
 
 
 @dataclass(frozen=True, eq=False)
-class DecomposeResult:
+class DecomposeResult(WithOutcome):
     """What the decomposition returns: its :class:`~allocator.outcome.Outcome`, the plan's column values and
     the run's record.
 
@@ -64,40 +64,6 @@ class DecomposeResult:
     extra: dict[str, object] = field(default_factory=dict)
     row_duals: np.ndarray | None = None  # (none: a decomposition has no duals of the whole model)
 
-    @property
-    def status(self) -> Status:
-        """The outcome's status."""
-        return self.outcome.status
-
-    @property
-    def objective(self) -> float | None:
-        """The best plan's objective."""
-        return self.outcome.objective
-
-    @property
-    def bound(self) -> float | None:
-        """The best Lagrangian bound."""
-        return self.outcome.bound
-
-    @property
-    def gap(self) -> float | None:
-        """Relative gap between plan and bound."""
-        return self.outcome.gap
-
-    @property
-    def seconds(self) -> float:
-        """Wall-clock seconds."""
-        return self.outcome.seconds
-
-    @property
-    def message(self) -> str:
-        """Why the run stopped, when not at its gap."""
-        return self.outcome.message
-
-    @property
-    def solver(self) -> str:
-        """``decompose/<backend>``."""
-        return self.outcome.solver
 
     @property
     def raw_status(self) -> str:

@@ -7,12 +7,11 @@ from typing import Any
 
 import pandas as pd
 
-from allocator.outcome import Outcome
-from solvers import Status
+from allocator.outcome import Outcome, WithOutcome
 
 
 @dataclass(frozen=True, eq=False)
-class Plan:
+class Plan(WithOutcome):
     """The outcome of a solve and, when there is a plan, its tables.
 
     Parameters
@@ -35,30 +34,4 @@ class Plan:
     summary: dict[str, Any] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def status(self) -> Status:
-        return self.outcome.status
 
-    @property
-    def objective(self) -> float | None:
-        return self.outcome.objective
-
-    @property
-    def bound(self) -> float | None:
-        return self.outcome.bound
-
-    @property
-    def gap(self) -> float | None:
-        return self.outcome.gap
-
-    @property
-    def solver(self) -> str:
-        return self.outcome.solver
-
-    @property
-    def seconds(self) -> float:
-        return self.outcome.seconds
-
-    @property
-    def message(self) -> str:
-        return self.outcome.message

@@ -7,7 +7,7 @@ The flow runs one way: ``load`` (files -> validated, frozen :class:`Instance`)
 From Python (see README "Use from Python")::
 
     import allocator as al
-    inst = al.load("instances/fuzhou")
+    inst = al.load("instances/fuzhou-2026")
     plan = al.solve(inst, solver="highs", time_limit=60)
     plan.staff                      # DataFrame with station name and county
     al.verify(inst, plan).ok

@@ -1,6 +1,6 @@
 """The Python API for analysts and notebooks: ``import allocator as al``.
 
->>> inst = al.load("instances/fuzhou")                         # doctest: +SKIP
+>>> inst = al.load("instances/fuzhou-2026")                         # doctest: +SKIP
 >>> plan = al.solve(inst, solver="highs", time_limit=60)        # doctest: +SKIP
 >>> plan.staff.head()                                           # doctest: +SKIP
 

@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     if not a.skip_check:
         root = HERE.parent
         check_size = min(sizes)
-        cmp_paths = [folders[check_size], root / "instances" / "fuzhou", root / "instances" / "a-district"]
+        cmp_paths = [folders[check_size], root / "instances" / "fuzhou-2026", root / "instances" / "a-district-2026"]
         payload["same_model"] = [compare_models(f) for f in cmp_paths]
         for c in payload["same_model"]:
             print(f"same model {c['instance']}: size {c['same_size']}, fingerprint {c['same_fingerprint']} "
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"{c['engine']['nonzeros']:,} nonzeros)", flush=True)
         small = ensure_instance(150, a.seed, work)
         payload["same_optimum"] = [compare_optimum(f, a.check_gap, a.check_time_limit)
-                                   for f in (small, root / "instances" / "fuzhou", root / "instances" / "a-district")]
+                                   for f in (small, root / "instances" / "fuzhou-2026", root / "instances" / "a-district-2026")]
         for c in payload["same_optimum"]:
             print(f"same optimum {c['instance']}: engine {c['engine']['objective']:,.2f} "
                   f"(bound {c['engine']['bound']:,.2f}), PuLP {c['pulp']['objective']:,.2f} "

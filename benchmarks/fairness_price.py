@@ -31,7 +31,7 @@ def covered(plan, weights: dict[str, float]) -> tuple[float, float, float, dict[
 
 def main() -> None:
     gap = float(sys.argv[1]) if len(sys.argv) > 1 else 0.01  # the CLI's default gap unless given
-    seeds = sys.argv[2:] or ["a-district", "fuzhou"]
+    seeds = sys.argv[2:] or ["a-district-2026", "fuzhou-2026"]
     for seed in seeds:
         inst = load(ROOT / "instances" / seed)
         free = dataclasses.replace(inst, clauses=tuple(

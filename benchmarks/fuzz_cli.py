@@ -64,7 +64,7 @@ def main() -> None:
 
     @seed(args.seed)
     @settings(max_examples=args.cases, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(data=st.data(), which=st.sampled_from(["a-district", "fuzhou", "tiny"]), n=st.integers(1, 3))
+    @given(data=st.data(), which=st.sampled_from(["a-district-2026", "fuzhou-2026", "tiny"]), n=st.integers(1, 3))
     def case(data: st.DataObject, which: str, n: int) -> None:
         i = count[0]
         count[0] += 1

@@ -1,7 +1,7 @@
 """The three-year Fuzhou solve against the one-year model, side by side in one run (issue 14).
 
-Runs ``allocator solve`` (the CLI, as a user would) on ``instances/fuzhou`` (one year, 2026) and
-``instances/fuzhou-horizon`` (2024-2026) one after the other, and records CLI wall time, status, proven gap
+Runs ``allocator solve`` (the CLI, as a user would) on ``instances/fuzhou-2026`` (one year, 2026) and
+``instances/fuzhou`` (2024-2026) one after the other, and records CLI wall time, status, proven gap
 and model size (rows, columns, integer columns, nonzeros from the manifest) in
 ``benchmarks/results/horizon_bench.json``.
 
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = (("one-year 2026", "instances/fuzhou"), ("horizon 2024-2026", "instances/fuzhou-horizon"))
+CASES = (("one-year 2026", "instances/fuzhou-2026"), ("horizon 2024-2026", "instances/fuzhou"))
 
 
 def run(instance: str, out: Path, time_limit: float) -> dict[str, object]:

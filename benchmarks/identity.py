@@ -2,7 +2,7 @@
 
 For a git commit (default ``3ffbf81``, the commit before the station model moved into
 ``allocator/station/``), the script exports that commit with ``git archive`` into a temporary
-folder, solves ``instances/a-district`` and ``instances/fuzhou`` with ``--seed 0`` in that tree and
+folder, solves ``instances/a-district-2026`` and ``instances/fuzhou-2026`` with ``--seed 0`` in that tree and
 in this one (the same interpreter, ``PYTHONPATH`` set to each tree, each tree's own instances), and
 compares the two plan folders file by file, byte by byte; ``manifest.json`` is compared without its
 ``engine_version`` line.  It prints a table and exits 1 on any difference (2 when a solve fails).
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COMMIT = "3ffbf81"
-DEFAULT_INSTANCES = ("a-district", "fuzhou")
+DEFAULT_INSTANCES = ("a-district-2026", "fuzhou-2026")
 # Run the tree's own cli.py; print where allocator came from so a wrong PYTHONPATH cannot pass unseen.
 _RUN = ("import sys, allocator, cli; sys.stderr.write('allocator from ' + allocator.__file__ + '\\n'); "
         "sys.argv = ['allocator'] + sys.argv[1:]; cli.main()")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("instances", nargs="*", default=["a-district", "fuzhou"])
+    ap.add_argument("instances", nargs="*", default=["a-district-2026", "fuzhou-2026"])
     ap.add_argument("--time-limit", type=float, default=120.0)
     ap.add_argument("--gap", type=float, default=0.01)
     args = ap.parse_args()

@@ -4,7 +4,7 @@
     python benchmarks/solve_bench.py --part seeds --repeats 3
     python benchmarks/solve_bench.py --part national --sizes 1000,5000,10000,40000 --time-limit 120
 
-(a) ``seeds``: wall time of ``allocator solve instances/a-district`` and ``allocator solve instances/fuzhou``
+(a) ``seeds``: wall time of ``allocator solve instances/a-district-2026`` and ``allocator solve instances/fuzhou-2026``
     as a subprocess (interpreter start-up, imports, loading, building, solving and printing included),
     ``--repeats`` times each, median; the exit code says whether the plan is proven optimal at the default
     1 % gap (0) or not (1).  Target: <= 2 s, proven optimal.
@@ -110,7 +110,7 @@ def seeds(repeats: int) -> list[dict[str, Any]]:
     """Time ``allocator solve`` on the two seed instances, ``repeats`` times each."""
     exe = str(Path(PYTHON).with_name("allocator"))
     out = []
-    for name in ("a-district", "fuzhou"):
+    for name in ("a-district-2026", "fuzhou-2026"):
         runs: list[dict[str, Any]] = []  # JSON records: numbers, status text, None when not parsed
         for _ in range(repeats):
             load0 = os.getloadavg()[0]
@@ -171,7 +171,7 @@ def breakdown(work: Path) -> list[dict[str, Any]]:
     t = time.perf_counter()
     subprocess.run([PYTHON, "-c", "pass"], check=True)
     bare = time.perf_counter() - t
-    for name in ("a-district", "fuzhou"):
+    for name in ("a-district-2026", "fuzhou-2026"):
         res = work / f"breakdown-{name}.json"
         subprocess.run([PYTHON, str(HERE / "solve_bench.py"), "--breakdown-child", name, "--result", str(res)],
                        cwd=ROOT, check=True)

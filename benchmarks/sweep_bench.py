@@ -82,7 +82,7 @@ class CpuSampler:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--instance", default=str(ROOT / "instances" / "fuzhou"))
+    ap.add_argument("--instance", default=str(ROOT / "instances" / "fuzhou-2026"))
     ap.add_argument("--scenarios", default=str(ROOT / "instances" / "scenarios" / "fuzhou-grid.toml"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--dask", default=None, help="a Dask scheduler address instead of the local pool")

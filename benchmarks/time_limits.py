@@ -4,8 +4,8 @@
     nice python benchmarks/time_limits.py --stations 10000 --methods decompose --limits 60
     nice python benchmarks/time_limits.py --stations --commands prices diagnose circle --limits 30
 
-``--commands`` adds, per limit, ``allocator prices instances/a-district``, ``allocator diagnose
-instances/a-district`` and ``allocator circle instances/fuzhou-circle --model pmedian --gap 0`` (each
+``--commands`` adds, per limit, ``allocator prices instances/a-district-2026``, ``allocator diagnose
+instances/a-district-2026`` and ``allocator circle instances/fuzhou-circle --model pmedian --gap 0`` (each
 ``--time-limit L --json``); they are measured the same way.
 
 Each case runs ``allocator solve DIR --time-limit L --method M --out PLAN`` in a fresh process (the
@@ -33,8 +33,8 @@ CLI = "import sys, cli; sys.argv[0] = 'allocator'; cli.main()"
 
 ROOT = HERE.parent
 COMMANDS = {
-    "prices": ["prices", str(ROOT / "instances" / "a-district")],
-    "diagnose": ["diagnose", str(ROOT / "instances" / "a-district")],
+    "prices": ["prices", str(ROOT / "instances" / "a-district-2026")],
+    "diagnose": ["diagnose", str(ROOT / "instances" / "a-district-2026")],
     "circle": ["circle", str(ROOT / "instances" / "fuzhou-circle"), "--model", "pmedian", "--gap", "0"],
 }
 

@@ -1,6 +1,6 @@
 """Seeded, deterministic generator of the two seed instances.
 
-    python instances/generate.py            # writes instances/a-district and instances/fuzhou
+    python instances/generate.py            # writes instances/a-district-2026 and instances/fuzhou-2026
 
 Every figure the planning documents give is written exactly (clause ids of
 POLICY.md); station-level detail the documents do not give is drawn from a
@@ -518,7 +518,7 @@ def write_raw(folder: Path, settings: dict, tables: dict[str, pd.DataFrame]) -> 
 
 
 PROVENANCE = {
-    "a-district": {
+    "a-district-2026": {
         "title": "District A community workstations (document A)",
         "rows": [
             ("stations.csv", "station_id, name", "generator", "A01..A42, 'Community N'"),
@@ -568,7 +568,7 @@ PROVENANCE = {
              "(X-MIN-SERVED, hard)"),
         ],
     },
-    "fuzhou": {
+    "fuzhou-2026": {
         "title": "Fuzhou township social-work stations (document F)",
         "rows": [
             ("stations.csv", "county", "X-FUZHOU-COUNTIES", "Linchuan and Dongxiang districts and 9 counties; "
@@ -670,7 +670,7 @@ def a_horizon_settings() -> dict:
 
 
 HORIZON_PROVENANCE = {
-    "fuzhou-horizon": ("fuzhou", f_horizon_settings, [
+    "fuzhou": ("fuzhou-2026", f_horizon_settings, [
         ("instance.toml", "[instance] years", "POLICY.md F path", "2024-2026 (§F8.1-F8.3)"),
         ("instance.toml", "F-TOTAL operations_per_year", "§F8.1, F7.2", "30 M in 2024 (Jan-Feb: funds in place for "
          "the year, half a year of operations), 45 M a year from 2025; construction 45 M and total 180 M over "
@@ -690,9 +690,9 @@ HORIZON_PROVENANCE = {
          "the three-year model has no plan (2024 runs on 30 M)"),
         ("instance.toml", "[horizon] upgrades_per_year", "generator", "60 certification upgrades a year "
          "(the documents give no figure)"),
-        ("all tables", "", "fuzhou", "the one-year seed's tables: today is the start of 2024"),
+        ("all tables", "", "fuzhou-2026", "the one-year seed's tables: today is the start of 2024"),
     ]),
-    "a-district-horizon": ("a-district", a_horizon_settings, [
+    "a-district": ("a-district-2026", a_horizon_settings, [
         ("instance.toml", "[instance] years", "POLICY.md A path", "2024-2027 (§A7.1-A7.3); 2028+ (A-SOURCES, "
          "A-BOTTOM10) is beyond the horizon"),
         ("instance.toml", "A-AREA, A-ZONES, A-RENOVATE", "§A7.1 (2024 H1)", "space plans and refits, every year "
@@ -704,7 +704,7 @@ HORIZON_PROVENANCE = {
         ("instance.toml", "[horizon.in_force] A-VOLUNTEER, A-VARIETY", "§A7.2 (2027)", "volunteers x 3, 15 service "
          "types in 2027"),
         ("instance.toml", "[horizon] upgrades_per_year", "generator", "20 certification upgrades a year"),
-        ("all tables", "", "a-district", "the one-year seed's tables: today is the start of 2024"),
+        ("all tables", "", "a-district-2026", "the one-year seed's tables: today is the start of 2024"),
     ]),
 }
 
@@ -739,7 +739,7 @@ def main() -> None:
     import shutil
     import tempfile
 
-    for name, make in (("a-district", district_a), ("fuzhou", fuzhou)):
+    for name, make in (("a-district-2026", district_a), ("fuzhou-2026", fuzhou)):
         settings, tables = make()
         folder = HERE / name
         with tempfile.TemporaryDirectory(dir=HERE) as tmp:

@@ -3,7 +3,7 @@
 F-CIRCLE (document F §7.3) plans 30 extension service points in pilot townships; the documents give no map.
 This script makes a plausible one, seeded and deterministic (same files byte for byte on every run):
 
-* **pilot townships**: 10 stations of ``instances/fuzhou`` already in operation (status existing or upgrade),
+* **pilot townships**: 10 stations of ``instances/fuzhou-2026`` already in operation (status existing or upgrade),
   one per county for 10 of the 11 counties/districts, 2 of them urban streets;
 * **places**: residential communities (urban, 30-40 per street) or villages (rural, 20-30 per township)
   scattered over the township (2.4 km square urban, 10 km rural); each township's residents and each group's
@@ -195,7 +195,7 @@ README_HEAD = """# Fuzhou pilot townships: the 15-minute service circle (synthet
 
 Made by `python instances/make_circle.py` (seed {seed}; deterministic). **Everything below the township level is
 synthetic**: the documents name no villages, roads or sites. Only the townships, their residents and their
-groups' residents come from `instances/fuzhou` (each township's places sum exactly to its station's figures).
+groups' residents come from `instances/fuzhou-2026` (each township's places sum exactly to its station's figures).
 
 Run: `allocator circle instances/fuzhou-circle --points 30` (or `--model cmclp|lscp|pmedian`, `--budget Y`).
 
@@ -209,7 +209,7 @@ README_ROWS = [
     ("places.csv", "{places} places in {pilots} pilot townships: communities (urban streets) and villages (rural "
      "townships)", "generator: positions uniform, sizes gamma-distributed, the seat 3×"),
     ("places.csv", "population, elderly ... low_income",
-     "`instances/fuzhou` stations.csv / groups.csv, split over places (largest remainder; exact sums)"),
+     "`instances/fuzhou-2026` stations.csv / groups.csv, split over places (largest remainder; exact sums)"),
     ("sites.csv", "{existing} existing township stations (at the seat) and {candidates} candidate extension points",
      "instance stations; candidates spread out, favouring populous places (generator)"),
     ("sites.csv", "capacity",
@@ -226,7 +226,7 @@ Pilot townships: {names}.
 def make(out: Path, seed: int = SEED) -> None:
     from allocator.instance import load
 
-    inst = load(ROOT / "instances" / "fuzhou")
+    inst = load(ROOT / "instances" / "fuzhou-2026")
     rng = np.random.default_rng(seed)
     pilots = pick_pilots(inst, rng)
     parts = [township(inst, k, rng) for k in pilots]

@@ -75,7 +75,7 @@ def _has(conflicts, *families: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_district_a_conflict_1_salaries_vs_split() -> None:
-    inst, issues = check(ROOT / "instances" / "a-district")
+    inst, issues = check(ROOT / "instances" / "a-district-2026")
     assert inst is not None, issues
     d = diagnose(inst, warnings=[i for i in issues if i.severity != "error"])
     assert _has(d.conflicts, "A-SALARY", "A-SPLIT:salaries")
@@ -83,7 +83,7 @@ def test_district_a_conflict_1_salaries_vs_split() -> None:
 
 
 def test_fuzhou_conflicts_2_and_3_and_data_issues_4_and_5() -> None:
-    inst, issues = check(ROOT / "instances" / "fuzhou")
+    inst, issues = check(ROOT / "instances" / "fuzhou-2026")
     assert inst is not None, issues
     d = diagnose(inst, warnings=[i for i in issues if i.severity != "error"])
     assert _has(d.conflicts, "F-SALARY", "F-USES:salaries")              # conflict 2

@@ -21,7 +21,7 @@ from allocator.station.families import REGISTRY as BUILDER
 from allocator.verify.checks import REGISTRY as CHECKS
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ("a-district", "fuzhou")
+SEEDS = ("a-district-2026", "fuzhou-2026")
 
 
 def _policy_families() -> set[tuple[str, str]]:
@@ -84,7 +84,7 @@ def test_a_mode_never_changes_what_applies(seed: str) -> None:
 
 def test_regression_a_split_dropped_by_both_when_a_budget_percap_is_out_of_force() -> None:
     """Issue 13: the model dropped A-SPLIT while the verifier checked it with the out-of-force figure."""
-    inst = _toggled(load(ROOT / "instances" / "a-district"), "A-BUDGET-PERCAP")
+    inst = _toggled(load(ROOT / "instances" / "a-district-2026"), "A-BUDGET-PERCAP")
     assert inst.clause("A-BUDGET-PERCAP") is None and inst.clause("A-SPLIT") is not None
     for f in ("facilities", "salaries", "services"):
         assert not BUILDER[("A-SPLIT", f)].applies(inst)

@@ -247,7 +247,7 @@ def test_no_roster_when_the_posts_cannot_hold_the_staff(tmp_path: Path) -> None:
 def test_upgrade_costs_come_from_the_instance() -> None:
     tiny = load(ROOT / "tests" / "instance" / "fixtures" / "tiny")
     assert upgrade_costs(tiny, RosterCosts()) == (3000.0, 3000.0)          # costs.training_per_worker
-    a = load(ROOT / "instances" / "a-district")
+    a = load(ROOT / "instances" / "a-district-2026")
     assert upgrade_costs(a, RosterCosts()) == pytest.approx((1050.0, 1050.0))  # 40 h x 42,000 / 1,600 h
     assert upgrade_costs(a, RosterCosts(certify=10.0)) == pytest.approx((10.0, 1050.0))
 
@@ -263,7 +263,7 @@ def test_travel_minutes_price_a_move(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 # the seeds, end to end through the CLI
 # ---------------------------------------------------------------------------
-SEEDS = ("a-district", "fuzhou")
+SEEDS = ("a-district-2026", "fuzhou-2026")
 
 
 @pytest.fixture(scope="module")
@@ -313,13 +313,13 @@ def test_seed_assignment_verifies(seed_plans: dict[str, tuple[Instance, Path]], 
     report = verify_assignment(inst, plan, adir)
     ids = report.clause_ids()
     assert {"E1", "F-HIRING", "E-MOVES", "E-DEPT", "E-PACKAGES"} <= ids
-    if seed == "fuzhou":
+    if seed == "fuzhou-2026":
         assert "F-LOCAL-HIRE" in ids
 
 
 def test_seed_roster_with_moves_verifies(seed_plans: dict[str, tuple[Instance, Path]], tmp_path: Path) -> None:
     """fuzhou with 20 moves: a MILP; the moves go to F-LOCAL-HIRE's shortfalls first."""
-    inst, plan = seed_plans["fuzhou"]
+    inst, plan = seed_plans["fuzhou-2026"]
     stay = solve_roster(inst, tables(plan))
     res = solve_roster(inst, tables(plan), max_moves=20)
     assert res.status is Status.OPTIMAL and res.method == "MILP"
@@ -327,10 +327,10 @@ def test_seed_roster_with_moves_verifies(seed_plans: dict[str, tuple[Instance, P
     assert 0 < cast(int, res.summary["moved"]) <= 20
     assert cast(int, res.summary["local_shortfall"]) < cast(int, stay.summary["local_shortfall"])
     assert res.objective is not None and stay.objective is not None and res.objective < stay.objective
-    r = CliRunner().invoke(main, ["assign", str(ROOT / "instances" / "fuzhou"), str(plan), "--max-moves", "20",
+    r = CliRunner().invoke(main, ["assign", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--max-moves", "20",
                                   "--out", str(tmp_path / "a")])
     assert r.exit_code == 0, r.output
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou"), str(plan), "--assignment",
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--assignment",
                                   str(tmp_path / "a")])
     assert r.exit_code == 0, r.output
     # the same directory again, now claiming a limit of 5: E-MOVES fails
@@ -349,8 +349,8 @@ def _broken(seed_assignments: dict[str, Path], tmp_path: Path, seed: str) -> Pat
 
 def test_uncertified_worker_in_a_certified_post_is_caught(seed_plans: dict[str, tuple[Instance, Path]],
                                                           seed_assignments: dict[str, Path], tmp_path: Path) -> None:
-    inst, plan = seed_plans["fuzhou"]
-    adir = _broken(seed_assignments, tmp_path, "fuzhou")
+    inst, plan = seed_plans["fuzhou-2026"]
+    adir = _broken(seed_assignments, tmp_path, "fuzhou-2026")
     ro = pd.read_csv(adir / "roster.csv", keep_default_na=False)
     # an uncertified worker in an assistant post, the upgrade 'certify' left off the roster
     cand = ro.index[(ro["from_level"] == "none") & (ro["to_level"] == "assistant")][0]
@@ -359,14 +359,14 @@ def test_uncertified_worker_in_a_certified_post_is_caught(seed_plans: dict[str, 
     ro.to_csv(adir / "roster.csv", index=False)
     report = verify_assignment(inst, plan, adir)
     assert [(c.clause_id, c.family, c.station_id) for c in report.failures] == [("F-CERT-RATE", "certified", station)]
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou"), str(plan), "--assignment", str(adir)])
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--assignment", str(adir)])
     assert r.exit_code == 7 and "F-CERT-RATE" in r.output
 
 
 def test_dropping_local_hires_at_a_rural_station_is_caught(seed_plans: dict[str, tuple[Instance, Path]],
                                                            seed_assignments: dict[str, Path], tmp_path: Path) -> None:
-    inst, plan = seed_plans["fuzhou"]
-    adir = _broken(seed_assignments, tmp_path, "fuzhou")
+    inst, plan = seed_plans["fuzhou-2026"]
+    adir = _broken(seed_assignments, tmp_path, "fuzhou-2026")
     hi = pd.read_csv(adir / "hires.csv", dtype={"station_id": str})
     station = hi.loc[hi["local_required"] > 0, "station_id"].iloc[0]
     hi.loc[hi["station_id"] == station, "local_required"] = 0
@@ -375,7 +375,7 @@ def test_dropping_local_hires_at_a_rural_station_is_caught(seed_plans: dict[str,
     fails = {(c.clause_id, c.station_id) for c in report.failures}
     assert ("F-LOCAL-HIRE", station) in fails
     assert {c.clause_id for c in report.failures} == {"F-LOCAL-HIRE", "E-TOTALS"}   # local_required total too
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou"), str(plan), "--assignment", str(adir),
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--assignment", str(adir),
                                   "--json"])
     assert r.exit_code == 7
     doc = json.loads(r.output)
@@ -386,7 +386,7 @@ def test_write_assignment_is_whole_or_nothing(seed_plans: dict[str, tuple[Instan
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from allocator.assign import assign_packages
 
-    inst, plan = seed_plans["a-district"]
+    inst, plan = seed_plans["a-district-2026"]
     pk = assign_packages(inst, tables(plan))
     ro = solve_roster(inst, tables(plan))
     write_assignment(pk, ro, tmp_path / "a")

@@ -46,7 +46,7 @@ def test_malformed_input_exits_2_naming_file_row_column(tmp_path: Path, file: st
     folder = tmp_path / "fuzhou-circle"
     shutil.copytree(FUZHOU_CIRCLE, folder)
     (folder / "circle.toml").write_text((folder / "circle.toml").read_text().replace(
-        'instance = "../fuzhou"', f'instance = "{ROOT / "instances" / "fuzhou"}"'))
+        'instance = "../fuzhou"', f'instance = "{ROOT / "instances" / "fuzhou-2026"}"'))
     _edit(folder, file, row, column, value)
     r = run("circle", folder, "--json")
     assert r.exit_code == EXIT_INPUT, r.output

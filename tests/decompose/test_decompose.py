@@ -243,7 +243,7 @@ def test_with_only_a_partial_split_the_plan_still_brackets_the_oracle(instances:
     _assert_is_plan(model, res)
 
 
-@pytest.mark.parametrize("name", ["a-district", "fuzhou"])
+@pytest.mark.parametrize("name", ["a-district-2026", "fuzhou-2026"])
 def test_seed_instances_bracket_the_monolithic_optimum(name: str) -> None:
     """The shipped seeds, cut into batches of about 20 stations of whole counties (streets in A): the
     decomposition's plan is a plan and its bound a bound of the monolithic MIP's optimum.  (That the two

@@ -61,7 +61,7 @@ def test_the_default_limit_stops_a_run_that_cannot_reach_its_gap(national) -> No
 
 
 def test_prices_keeps_one_limit_for_the_whole_command() -> None:
-    inst = load(ROOT / "instances" / "a-district")
+    inst = load(ROOT / "instances" / "a-district-2026")
     start = time.perf_counter()
     base, rows = prices(inst, time_limit=4.0)
     took = time.perf_counter() - start
@@ -73,7 +73,7 @@ def test_prices_keeps_one_limit_for_the_whole_command() -> None:
 
 
 def test_diagnose_keeps_its_limit_for_the_whole_command(tmp_path: Path) -> None:
-    inst = load(ROOT / "instances" / "fuzhou")
+    inst = load(ROOT / "instances" / "fuzhou-2026")
     start = time.perf_counter()
     d = diagnose(inst, strict=True, time_limit=3.0)
     assert time.perf_counter() - start < 3.0 + 8.0
@@ -85,5 +85,5 @@ def test_prices_cli_takes_a_time_limit() -> None:
 
     from cli import main
 
-    r = CliRunner().invoke(main, ["prices", str(ROOT / "instances" / "a-district"), "--time-limit", "-1"])
+    r = CliRunner().invoke(main, ["prices", str(ROOT / "instances" / "a-district-2026"), "--time-limit", "-1"])
     assert r.exit_code == 2

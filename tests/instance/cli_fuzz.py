@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEDS = {"a-district": ROOT / "instances" / "a-district", "fuzhou": ROOT / "instances" / "fuzhou",
+SEEDS = {"a-district-2026": ROOT / "instances" / "a-district-2026", "fuzhou-2026": ROOT / "instances" / "fuzhou-2026",
          "tiny": ROOT / "tests" / "instance" / "fixtures" / "tiny"}
 ENC = {"encoding": "utf-8", "errors": "surrogateescape"}
 ALLOWED = {0, 1, 2, 3, 4}

@@ -19,7 +19,7 @@ from tests.instance.cli_fuzz import make_case, outcome_problem, run
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), seed=st.sampled_from(["a-district", "fuzhou", "tiny"]), n=st.integers(1, 3))
+@given(data=st.data(), seed=st.sampled_from(["a-district-2026", "fuzhou-2026", "tiny"]), n=st.integers(1, 3))
 def test_validate_answers_cleanly(data: st.DataObject, seed: str, n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder, done = make_case(Path(tmp), seed, n, data.draw)

@@ -24,8 +24,8 @@ from cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "instance" / "fixtures" / "tiny"
-A_BOOK = ROOT / "instances" / "a-district.xlsx"
-FUZHOU = ROOT / "instances" / "fuzhou"
+A_BOOK = ROOT / "instances" / "a-district-2026.xlsx"
+FUZHOU = ROOT / "instances" / "fuzhou-2026"
 
 
 # ---------------------------------------------------------------------------
@@ -244,7 +244,7 @@ CASES: list[tuple[str, Callable[[Path], dict[str, Path]], list[str], int, list[s
     ("item15_whatif_gap_inf", nothing, ["whatif", str(TINY), "--set", "A-SPLIT.salaries=0.5", "--gap", "inf"], 2,
      ["Invalid value", "--gap"]),
     ("item18_one_share_changed", nothing,
-     ["whatif", str(ROOT / "instances" / "a-district"), "--set", "A-SPLIT.salaries=0.30"], 2,
+     ["whatif", str(ROOT / "instances" / "a-district-2026"), "--set", "A-SPLIT.salaries=0.30"], 2,
      ["A-SPLIT shares", "salaries 0.3", "sum to 1.05, not 1"]),
 ]
 

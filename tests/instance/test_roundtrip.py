@@ -16,8 +16,8 @@ from cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "instance" / "fixtures" / "tiny"
-FOLDERS = [TINY, ROOT / "instances" / "a-district", ROOT / "instances" / "fuzhou"]
-IDS = ["tiny", "a-district", "fuzhou"]
+FOLDERS = [TINY, ROOT / "instances" / "a-district-2026", ROOT / "instances" / "fuzhou-2026"]
+IDS = ["tiny", "a-district-2026", "fuzhou-2026"]
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=IDS)
@@ -83,7 +83,7 @@ def test_written_files_are_ordinary_files(tmp_path: Path) -> None:
 
 def test_write_folder_replaces_an_existing_folder(tmp_path: Path) -> None:
     target = tmp_path / "out"
-    write_folder(load(ROOT / "instances" / "a-district"), target)
+    write_folder(load(ROOT / "instances" / "a-district-2026"), target)
     write_folder(load(TINY), target)
     assert load(target) == load(TINY)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary leftovers

@@ -77,10 +77,10 @@ ALSO = {
 
 VALID = [
     TINY,
-    INSTANCES / "a-district",
-    INSTANCES / "fuzhou",
-    INSTANCES / "a-district.xlsx",
-    INSTANCES / "fuzhou.xlsx",
+    INSTANCES / "a-district-2026",
+    INSTANCES / "fuzhou-2026",
+    INSTANCES / "a-district-2026.xlsx",
+    INSTANCES / "fuzhou-2026.xlsx",
 ]
 
 ISSUE_FIELDS = {"file", "row", "column", "value", "rule", "message", "severity"}
@@ -183,7 +183,7 @@ def test_valid_instances_pass(path: Path) -> None:
 
 def test_a_known_conflict_is_a_warning_not_an_error() -> None:
     # POLICY.md known conflict 4 (F-SW-DENSITY vs its stated total) is encoded as written.
-    report = json.loads(run("validate", "--json", str(INSTANCES / "fuzhou")).stdout)
+    report = json.loads(run("validate", "--json", str(INSTANCES / "fuzhou-2026")).stdout)
     assert report["valid"] is True
     assert ("instance.toml", "clauses.F-SW-DENSITY.stated_total", "figure_inconsistent") in [
         (w["file"], w["column"], w["rule"]) for w in report["warnings"]]

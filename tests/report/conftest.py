@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from report_fixtures import CJK_COUNTIES, FORMULA_NAME, ROOT, write_mini_cjk
 
-A_DISTRICT = ROOT / "instances" / "a-district"
+A_DISTRICT = ROOT / "instances" / "a-district-2026"
 
 
 @pytest.fixture(scope="session")

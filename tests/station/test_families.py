@@ -15,7 +15,7 @@ from allocator.station.families import REGISTRY
 from solvers import SolveOptions
 from tests.conftest import MINI_SETTINGS, ROOT, write_instance
 
-SEEDS = ("a-district", "fuzhou")
+SEEDS = ("a-district-2026", "fuzhou-2026")
 SPLIT_NOTE = "A-SPLIT needs A-BUDGET-PERCAP in force to size its lines; not applied"
 # Families whose rows are limited to some stations (urban, rural, old buildings, ...): they apply and
 # may still yield no row on an instance without such a station.
@@ -72,8 +72,8 @@ def test_applies_agrees_with_the_rows_built_with_each_clause_out_of_force(seeds:
 
 def test_a_split_regression_budget_out_of_force_drops_the_split_on_both_sides(tmp_path: Path) -> None:
     # As a new user did it (issue 13): copy a seed, put A-BUDGET-PERCAP out of force in the file.
-    folder = tmp_path / "a-district"
-    shutil.copytree(ROOT / "instances" / "a-district", folder)
+    folder = tmp_path / "a-district-2026"
+    shutil.copytree(ROOT / "instances" / "a-district-2026", folder)
     toml = folder / "instance.toml"
     text = toml.read_text(encoding="utf-8")
     assert "[clauses.A-BUDGET-PERCAP]\n" in text
@@ -83,7 +83,7 @@ def test_a_split_regression_budget_out_of_force_drops_the_split_on_both_sides(tm
     assert inst.clause("A-BUDGET-PERCAP") is None and inst.clause("A-SPLIT") is not None
     for f in ("facilities", "salaries", "services"):
         assert REGISTRY[("A-SPLIT", f)].applies(inst) is False
-        assert REGISTRY[("A-SPLIT", f)].applies(load(ROOT / "instances" / "a-district")) is True
+        assert REGISTRY[("A-SPLIT", f)].applies(load(ROOT / "instances" / "a-district-2026")) is True
     model = build(inst)
     assert not [rb for rb in model.rows if rb.clause in ("A-SPLIT", "A-BUDGET-PERCAP")]
     assert SPLIT_NOTE in model.notes
@@ -108,7 +108,7 @@ def test_a_split_regression_on_a_solved_plan(tmp_path: Path) -> None:
 
 
 def test_f_uses_needs_f_total(seeds: dict[str, Instance]) -> None:
-    inst = seeds["fuzhou"]
+    inst = seeds["fuzhou-2026"]
     assert inst.clause("F-USES") is not None and inst.clause("F-TOTAL") is not None
     off = out_of_force(inst, "F-TOTAL")
     assert not any(REGISTRY[("F-USES", f)].applies(off) for f in ("salaries", "services", "training"))
@@ -139,22 +139,22 @@ def test_every_row_and_column_has_a_unique_name(seeds: dict[str, Instance], name
 
 
 def test_row_names_carry_the_clause_and_the_station(seeds: dict[str, Instance]) -> None:
-    a = build(seeds["a-district"])
+    a = build(seeds["a-district-2026"])
     names = a.problem.row_names
     assert names is not None
     assert {"A-SPLIT[facilities]", "A-SPLIT[salaries]", "A-SPLIT[services]", "A-BUDGET-PERCAP[total]"} <= set(names)
     for rb in a.rows:  # each block's names start with its clause id (engine rules with their E number)
         head = names[rb.start].split("[")[0]
         assert head == rb.clause or (rb.clause == "ENGINE" and head.endswith(rb.family)), (head, rb)
-    f = build(seeds["fuzhou"])
-    rural = [s for s, t in zip(seeds["fuzhou"].stations["station_id"], seeds["fuzhou"].stations["area_type"],
+    f = build(seeds["fuzhou-2026"])
+    rural = [s for s, t in zip(seeds["fuzhou-2026"].stations["station_id"], seeds["fuzhou-2026"].stations["area_type"],
                                strict=True) if t == "rural"]
     assert rural, "fuzhou has rural stations"
     assert f"F-SW-RURAL[{rural[0]}]" in (f.problem.row_names or ())
 
 
 def test_names_off_changes_nothing_but_the_names(seeds: dict[str, Instance]) -> None:
-    named, bare = build(seeds["fuzhou"]).problem, build(seeds["fuzhou"], names=False).problem
+    named, bare = build(seeds["fuzhou-2026"]).problem, build(seeds["fuzhou-2026"], names=False).problem
     assert bare.row_names is None and bare.col_names is None
     assert (named.A != bare.A).nnz == 0
     for f in ("c", "row_lower", "row_upper", "col_lower", "col_upper", "integrality"):

@@ -231,7 +231,7 @@ def test_path_rules_carry_interpolate_flow_absent() -> None:
 
 
 def test_seed_horizon_figures_per_year() -> None:
-    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou-horizon")
+    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou")
     fig = {y: inst.for_year(y) for y in inst.years}
     assert [_clause(fig[y], "F-HIRING").figures.get("in_post") for y in inst.years] == [600, 900, 1200]
     assert [_clause(fig[y], "F-HIRING").figures.get("recruited") for y in inst.years] == [500, None, None]
@@ -257,7 +257,7 @@ def test_bad_years_are_refused_with_exit_2(two: Path, tmp_path: Path, years: str
 def test_horizon_instance_round_trips_through_a_workbook(tmp_path: Path) -> None:
     from allocator.instance import write_xlsx
 
-    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou-horizon")
+    inst = load(Path(__file__).resolve().parents[2] / "instances" / "fuzhou")
     write_xlsx(inst, tmp_path / "book.xlsx")
     back = load(tmp_path / "book.xlsx")
     assert back.years == inst.years and back.horizon == inst.horizon

@@ -13,7 +13,7 @@ from allocator.station import MONEY, build, solve_instance
 from solvers import SolveOptions, Status, backend_names, get_backend
 from tests.conftest import ROOT, write_instance
 
-SEEDS = [ROOT / "instances" / "a-district", ROOT / "instances" / "fuzhou"]
+SEEDS = [ROOT / "instances" / "a-district-2026", ROOT / "instances" / "fuzhou-2026"]
 
 
 def enumerate_mini(settings: dict) -> float:

@@ -138,47 +138,47 @@ def elderly_share(rural_only: bool) -> Callable[[Instance], float]:
 # ---------------------------------------------------------------------------
 FIGURES: list[tuple[str, str, Any, Callable[[Instance], Any]]] = [
     # instance     figure                                   expected          actual
-    ("a-district", "communities",                           42,               lambda i: i.num_stations),
-    ("a-district", "residents",                             420_000,          population),
-    ("a-district", "communities with a centre (existing)",  38,               stations_with("status", "existing")),
-    ("a-district", "communities without a centre (new)",    4,                stations_with("status", "new")),
-    ("a-district", "one-stop stations",                     15,               stations_with("one_stop", True)),
-    ("a-district", "staff in post",                         326,              lambda i: len(i.staff)),
-    ("a-district", "admin staff",                           203,              staff_of("admin")),
-    ("a-district", "social workers",                        60,               staff_of("social_worker")),
-    ("a-district", "certified social workers",              27,               certified),
-    ("a-district", "certified share (A-CERT-RATE today)",   0.45,             certified_share),
-    ("a-district", "volunteers",                            63,               staff_of("volunteer")),
-    ("a-district", "floor area m2",                         36_000,           floor_area),
-    ("a-district", "centres older than 10 years",           23,               old_buildings),
-    ("a-district", "A-BUDGET-PERCAP per capita",            105,              figure("A-BUDGET-PERCAP", "per_capita")),
-    ("a-district", "budget 105 x 420,000",                  44_100_000,       budget),
-    ("a-district", "A-SPLIT facilities",                    13_230_000,       split("facilities")),
-    ("a-district", "A-SPLIT salaries",                      11_025_000,       split("salaries")),
-    ("a-district", "A-SPLIT direct services",               19_845_000,       split("services")),
-    ("a-district", "urban resident coverage today %",       90.5,             coverage_today("urban")),
-    ("a-district", "rural resident coverage today %",       61.9,             coverage_today("rural")),
-    ("a-district", "one-stop share today",                  0.357,            one_stop_share),
-    ("fuzhou",     "stations",                              150,              lambda i: i.num_stations),
-    ("fuzhou",     "new stations (F-BUILD)",                80,               stations_with("status", "new")),
-    ("fuzhou",     "upgraded stations (F-BUILD)",           70,               stations_with("status", "upgrade")),
-    ("fuzhou",     "counties and districts",                11,               lambda i: len(counties(i))),
-    ("fuzhou",     "Linchuan and Dongxiang among them",     True,             has_linchuan_dongxiang),
-    ("fuzhou",     "population (X-FUZHOU-POP)",             3_614_866,        population),
-    ("fuzhou",     "counties over 1 M residents",           ["Linchuan"],     counties_over_1m),
-    ("fuzhou",     "smallest county",                       "Zixi",           smallest_county),
-    ("fuzhou",     "elderly share of residents",            0.192,            elderly_share(rural_only=False)),
-    ("fuzhou",     "elderly share in rural stations",       0.235,            elderly_share(rural_only=True)),
-    ("fuzhou",     "left-behind children",                  32_000,           group_total("left_behind_children")),
-    ("fuzhou",     "disabled",                              120_000,          group_total("disabled")),
-    ("fuzhou",     "migrants",                              80_000,           group_total("migrants")),
-    ("fuzhou",     "F-TOTAL total",                         180_000_000,      figure("F-TOTAL", "total")),
-    ("fuzhou",     "F-TOTAL construction",                  45_000_000,       figure("F-TOTAL", "construction")),
-    ("fuzhou",     "F-TOTAL operations per year",           45_000_000,       figure("F-TOTAL", "operations_per_year")),
-    ("fuzhou",     "F-USES salaries",                       0.60,             figure("F-USES", "salaries")),
-    ("fuzhou",     "F-USES services",                       0.30,             figure("F-USES", "services")),
-    ("fuzhou",     "F-USES training",                       0.10,             figure("F-USES", "training")),
-    ("fuzhou",     "F-CERT-RATE path",                      ((2024, 0.18), (2025, 0.30), (2026, 0.35)),
+    ("a-district-2026", "communities",                           42,               lambda i: i.num_stations),
+    ("a-district-2026", "residents",                             420_000,          population),
+    ("a-district-2026", "communities with a centre (existing)",  38,               stations_with("status", "existing")),
+    ("a-district-2026", "communities without a centre (new)",    4,                stations_with("status", "new")),
+    ("a-district-2026", "one-stop stations",                     15,               stations_with("one_stop", True)),
+    ("a-district-2026", "staff in post",                         326,              lambda i: len(i.staff)),
+    ("a-district-2026", "admin staff",                           203,              staff_of("admin")),
+    ("a-district-2026", "social workers",                        60,               staff_of("social_worker")),
+    ("a-district-2026", "certified social workers",              27,               certified),
+    ("a-district-2026", "certified share (A-CERT-RATE today)",   0.45,             certified_share),
+    ("a-district-2026", "volunteers",                            63,               staff_of("volunteer")),
+    ("a-district-2026", "floor area m2",                         36_000,           floor_area),
+    ("a-district-2026", "centres older than 10 years",           23,               old_buildings),
+    ("a-district-2026", "A-BUDGET-PERCAP per capita",            105,              figure("A-BUDGET-PERCAP", "per_capita")),
+    ("a-district-2026", "budget 105 x 420,000",                  44_100_000,       budget),
+    ("a-district-2026", "A-SPLIT facilities",                    13_230_000,       split("facilities")),
+    ("a-district-2026", "A-SPLIT salaries",                      11_025_000,       split("salaries")),
+    ("a-district-2026", "A-SPLIT direct services",               19_845_000,       split("services")),
+    ("a-district-2026", "urban resident coverage today %",       90.5,             coverage_today("urban")),
+    ("a-district-2026", "rural resident coverage today %",       61.9,             coverage_today("rural")),
+    ("a-district-2026", "one-stop share today",                  0.357,            one_stop_share),
+    ("fuzhou-2026",     "stations",                              150,              lambda i: i.num_stations),
+    ("fuzhou-2026",     "new stations (F-BUILD)",                80,               stations_with("status", "new")),
+    ("fuzhou-2026",     "upgraded stations (F-BUILD)",           70,               stations_with("status", "upgrade")),
+    ("fuzhou-2026",     "counties and districts",                11,               lambda i: len(counties(i))),
+    ("fuzhou-2026",     "Linchuan and Dongxiang among them",     True,             has_linchuan_dongxiang),
+    ("fuzhou-2026",     "population (X-FUZHOU-POP)",             3_614_866,        population),
+    ("fuzhou-2026",     "counties over 1 M residents",           ["Linchuan"],     counties_over_1m),
+    ("fuzhou-2026",     "smallest county",                       "Zixi",           smallest_county),
+    ("fuzhou-2026",     "elderly share of residents",            0.192,            elderly_share(rural_only=False)),
+    ("fuzhou-2026",     "elderly share in rural stations",       0.235,            elderly_share(rural_only=True)),
+    ("fuzhou-2026",     "left-behind children",                  32_000,           group_total("left_behind_children")),
+    ("fuzhou-2026",     "disabled",                              120_000,          group_total("disabled")),
+    ("fuzhou-2026",     "migrants",                              80_000,           group_total("migrants")),
+    ("fuzhou-2026",     "F-TOTAL total",                         180_000_000,      figure("F-TOTAL", "total")),
+    ("fuzhou-2026",     "F-TOTAL construction",                  45_000_000,       figure("F-TOTAL", "construction")),
+    ("fuzhou-2026",     "F-TOTAL operations per year",           45_000_000,       figure("F-TOTAL", "operations_per_year")),
+    ("fuzhou-2026",     "F-USES salaries",                       0.60,             figure("F-USES", "salaries")),
+    ("fuzhou-2026",     "F-USES services",                       0.30,             figure("F-USES", "services")),
+    ("fuzhou-2026",     "F-USES training",                       0.10,             figure("F-USES", "training")),
+    ("fuzhou-2026",     "F-CERT-RATE path",                      ((2024, 0.18), (2025, 0.30), (2026, 0.35)),
                                                                               path("F-CERT-RATE", "share")),
 ]  # fmt: skip
 
@@ -196,7 +196,7 @@ def test_document_figure(instance: str, what: str, expected: Any, actual: Callab
 # Every clause's figures as POLICY.md gives them.  A list is a path by year whose values the document
 # gives without years; a tuple of (year, value) pairs a path whose years it gives.
 CLAUSE_FIGURES: dict[str, dict[str, dict[str, Any]]] = {
-    "a-district": {
+    "a-district-2026": {
         "A-STAFF-DENSITY": {"per_10k": 18},
         "A-STAFF-MIX": {"admin": 0.3, "social_worker": 0.4, "volunteer": 0.3},
         "A-CERT-MIN": {"per_station": 2},
@@ -228,7 +228,7 @@ CLAUSE_FIGURES: dict[str, dict[str, dict[str, Any]]] = {
         "A-CANTEEN": {"stations": 15, "meal_coverage": 0.8},
         "A-BOTTOM10": {"share": 0.10},
     },
-    "fuzhou": {
+    "fuzhou-2026": {
         "F-SW-DENSITY": {"per_10k": 2, "stated_total": 1200},
         "F-SW-URBAN": {"per_station": 5},
         "F-SW-RURAL": {"per_station": 3},
@@ -265,7 +265,7 @@ CLAUSE_FIGURES: dict[str, dict[str, dict[str, Any]]] = {
         "F-SATISFACTION": {"share": ((2025, 0.80), (2026, 0.85)), "complaints_max": 0.05},
     },
 }
-PREFIX = {"a-district": "A", "fuzhou": "F"}
+PREFIX = {"a-district-2026": "A", "fuzhou-2026": "F"}
 
 
 def _clause_rows() -> list[tuple[str, str, str, Any]]:
@@ -297,7 +297,7 @@ def policy_clause_ids(prefix: str) -> list[str]:
     return re.findall(rf"^\| ({prefix}-[A-Z0-9-]+) \|", clauses, flags=re.M)
 
 
-@pytest.mark.parametrize("instance", ["a-district", "fuzhou"])
+@pytest.mark.parametrize("instance", ["a-district-2026", "fuzhou-2026"])
 def test_every_policy_clause_is_in_the_instance(instance: str) -> None:
     ids = policy_clause_ids(PREFIX[instance])
     assert len(ids) >= 25
@@ -309,9 +309,9 @@ def test_every_policy_clause_is_in_the_instance(instance: str) -> None:
 
 def test_f_social_org_and_satisfaction_start_today() -> None:
     # the first figure of these paths is "today" in the document; the instance dates it at the plan's start
-    c = inst("fuzhou").any_clause("F-SOCIAL-ORG")
+    c = inst("fuzhou-2026").any_clause("F-SOCIAL-ORG")
     assert c is not None and c.paths["share"][0][1] == pytest.approx(0.30)
-    c = inst("fuzhou").any_clause("F-SATISFACTION")
+    c = inst("fuzhou-2026").any_clause("F-SATISFACTION")
     assert c is not None and c.paths["share"][0][1] == pytest.approx(0.78)
 
 
@@ -327,7 +327,7 @@ def generator() -> ModuleType:
     return mod
 
 
-MAKERS = {"a-district": "district_a", "fuzhou": "fuzhou"}
+MAKERS = {"a-district-2026": "district_a", "fuzhou-2026": "fuzhou"}
 
 
 @pytest.mark.parametrize("instance", list(MAKERS))

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from cli import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_OK, main
 from tests.conftest import ROOT
 
-A = str(ROOT / "instances" / "a-district")
-F = str(ROOT / "instances" / "fuzhou")
+A = str(ROOT / "instances" / "a-district-2026")
+F = str(ROOT / "instances" / "fuzhou-2026")
 PLAN_FILES = {"staff.csv", "budget.csv", "services.csv", "coverage.csv", "stations.csv", "clauses.csv",
               "summary.json", "manifest.json"}
 
@@ -25,7 +25,7 @@ def run(*args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
-@pytest.mark.parametrize("path", [A, F], ids=["a-district", "fuzhou"])
+@pytest.mark.parametrize("path", [A, F], ids=["a-district-2026", "fuzhou-2026"])
 def test_solve_writes_a_complete_plan_and_strict_exits_infeasible(tmp_path: Path, path: str) -> None:
     out = tmp_path / "plan"
     r = run("solve", path, "--out", str(out))

@@ -21,7 +21,7 @@ from allocator.verify import Check, VerifyReport
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "tests" / "instance" / "fixtures" / "tiny"
-SEEDS = ("a-district", "fuzhou")
+SEEDS = ("a-district-2026", "fuzhou-2026")
 
 # ---------------------------------------------------------------------------
 # a hand-made plan for tiny

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from allocator.instance import Instance
 from tests.verify.helpers import ROOT
 
-A = ROOT / "instances" / "a-district"
+A = ROOT / "instances" / "a-district-2026"
 
 
 def _missing(tmp: Path) -> Path:
@@ -73,7 +73,7 @@ def test_a_plan_missing_a_table_still_fails_as_a_plan(seeds: dict[str, tuple[Ins
     from cli import main
 
     d = tmp_path / "p"
-    shutil.copytree(seeds["a-district"][1], d)
+    shutil.copytree(seeds["a-district-2026"][1], d)
     (d / "coverage.csv").unlink()
     r = CliRunner().invoke(main, ["verify", str(A), str(d)])
     assert r.exit_code == 7 and "coverage.csv" in r.output
@@ -81,7 +81,7 @@ def test_a_plan_missing_a_table_still_fails_as_a_plan(seeds: dict[str, tuple[Ins
 
 def _other_instance(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path) -> Path:
     d = tmp_path / "p"
-    shutil.copytree(seeds["a-district"][1], d)
+    shutil.copytree(seeds["a-district-2026"][1], d)
     manifest = json.loads((d / "manifest.json").read_text())
     manifest["instance_hash"] = "0000000000000000"
     (d / "manifest.json").write_text(json.dumps(manifest))
@@ -118,7 +118,7 @@ def test_allow_other_instance_checks_it_with_a_warning(seeds: dict[str, tuple[In
 def test_the_plan_of_this_instance_matches(seeds: dict[str, tuple[Instance, Path]]) -> None:
     from cli import main
 
-    j = CliRunner().invoke(main, ["verify", str(A), str(seeds["a-district"][1]), "--json"])
+    j = CliRunner().invoke(main, ["verify", str(A), str(seeds["a-district-2026"][1]), "--json"])
     data = json.loads(j.stdout)
     assert j.exit_code == 0 and data["instance_check"]["match"] is True and data["warnings"] == []
     assert data["instance_check"]["plan"] == data["instance_check"]["instance"]

@@ -52,8 +52,8 @@ def test_applies_where_the_engine_writes_rows(seeds: dict[str, tuple[Instance, P
 
 
 def _percap_out_of_force(tmp_path: Path) -> Path:
-    folder = tmp_path / "a-district"
-    shutil.copytree(ROOT / "instances" / "a-district", folder)
+    folder = tmp_path / "a-district-2026"
+    shutil.copytree(ROOT / "instances" / "a-district-2026", folder)
     toml = folder / "instance.toml"
     text = toml.read_text(encoding="utf-8")
     assert "[clauses.A-BUDGET-PERCAP]\n" in text
@@ -84,13 +84,13 @@ def test_regression_a_split_not_checked_when_a_budget_percap_is_out_of_force(tmp
 
 
 def test_a_split_applies_again_with_a_budget_percap_in_force() -> None:
-    inst = load(ROOT / "instances" / "a-district")
+    inst = load(ROOT / "instances" / "a-district-2026")
     assert all(REGISTRY[("A-SPLIT", f)].applies(inst) for f in ("facilities", "salaries", "services"))
 
 
 def test_f_uses_needs_f_total_in_force(tmp_path: Path) -> None:
-    folder = tmp_path / "fuzhou"
-    shutil.copytree(ROOT / "instances" / "fuzhou", folder)
+    folder = tmp_path / "fuzhou-2026"
+    shutil.copytree(ROOT / "instances" / "fuzhou-2026", folder)
     inst = load(folder)
     assert all(REGISTRY[("F-USES", f)].applies(inst) for f in ("salaries", "services", "training"))
     toml = folder / "instance.toml"
@@ -111,8 +111,8 @@ def _toggled(inst: Instance, cid: str) -> Instance:
 
 # Clauses whose force changes what other families apply to (A-SPLIT, F-USES need their totals) and a few
 # whose families hang on the catalogue or the stations.
-TOGGLES = {"a-district": ("A-BUDGET-PERCAP", "A-SPLIT", "A-CANTEEN", "A-ZONES", "A-COVERAGE"),
-           "fuzhou": ("F-TOTAL", "F-USES", "F-DEMO", "F-SW-URBAN", "F-ACCESS")}
+TOGGLES = {"a-district-2026": ("A-BUDGET-PERCAP", "A-SPLIT", "A-CANTEEN", "A-ZONES", "A-COVERAGE"),
+           "fuzhou-2026": ("F-TOTAL", "F-USES", "F-DEMO", "F-SW-URBAN", "F-ACCESS")}
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -29,14 +29,14 @@ def test_a_clauses_csv_claiming_38300_staff_fails_naming_the_clause_and_file(
         seeds: dict[str, tuple[Instance, Path]], tmp_path: Path) -> None:
     from cli import main
 
-    inst, d = _copy(seeds, "a-district", tmp_path)
+    inst, d = _copy(seeds, "a-district-2026", tmp_path)
     written = pd.read_csv(d / "clauses.csv")
     # 677, not 756: since issue 15 A's admin staff cost 36,000 a year, so the plan stays 79 staff short of
     # A-STAFF-DENSITY (soft) within A-SPLIT's salaries line; the edit below is still far from the truth.
     assert float(written.loc[written.clause_id == "A-STAFF-DENSITY", "value"].iloc[0]) == 677.0
     edit_csv(d / "clauses.csv", lambda df: df.__setitem__("value", df["value"].where(
         df.clause_id != "A-STAFF-DENSITY", 38300.0)))
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "a-district"), str(d)])
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "a-district-2026"), str(d)])
     assert r.exit_code == 7, r.output
     fail_lines = [line for line in r.output.splitlines() if "38,300" in line]
     assert fail_lines and all("A-STAFF-DENSITY" in line and "clauses.csv" in line for line in fail_lines)
@@ -52,11 +52,11 @@ def _set_row(cid: str, fam: str, column: str, change: Callable[[float], float]) 
 
 # (seed, clause, family, column, change): one figure of clauses.csv edited, the rest of the plan untouched.
 CLAUSES_EDITS = {
-    "value of a total stated as written": ("a-district", "A-SPLIT", "services", "value", lambda v: v - 1e6),
-    "limit of a total stated as written": ("fuzhou", "F-TOTAL", "operations", "limit", lambda v: v * 2),
-    "value and limit shifted together": ("a-district", "A-BUDGET-PERCAP", "total", "limit", lambda v: v + 5e6),
-    "value of a row with terms moved across": ("a-district", "A-STAFF-MIX", "admin", "value", lambda v: v + 5.0),
-    "slack": ("fuzhou", "F-SW-DENSITY", "per_10k", "slack", lambda v: v + 40.0),
+    "value of a total stated as written": ("a-district-2026", "A-SPLIT", "services", "value", lambda v: v - 1e6),
+    "limit of a total stated as written": ("fuzhou-2026", "F-TOTAL", "operations", "limit", lambda v: v * 2),
+    "value and limit shifted together": ("a-district-2026", "A-BUDGET-PERCAP", "total", "limit", lambda v: v + 5e6),
+    "value of a row with terms moved across": ("a-district-2026", "A-STAFF-MIX", "admin", "value", lambda v: v + 5.0),
+    "slack": ("fuzhou-2026", "F-SW-DENSITY", "per_10k", "slack", lambda v: v + 40.0),
 }
 
 
@@ -98,7 +98,7 @@ SUMMARY_EDITS: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 def test_an_edited_summary_json_figure_fails(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path,
                                             name: str) -> None:
     edit, family = SUMMARY_EDITS[name]
-    inst, d = _copy(seeds, "a-district", tmp_path)
+    inst, d = _copy(seeds, "a-district-2026", tmp_path)
     _edit_summary(d, edit)
     report = verify_plan(inst, d)
     assert failed(report) == {"E-TOTALS"}, format_report(report)
@@ -108,9 +108,9 @@ def test_an_edited_summary_json_figure_fails(seeds: dict[str, tuple[Instance, Pa
 def test_an_edited_summary_json_figure_exits_7(seeds: dict[str, tuple[Instance, Path]], tmp_path: Path) -> None:
     from cli import main
 
-    _, d = _copy(seeds, "fuzhou", tmp_path)
+    _, d = _copy(seeds, "fuzhou-2026", tmp_path)
     _edit_summary(d, lambda s: s["totals"]["money"].__setitem__("services", s["totals"]["money"]["services"] + 5e5))
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou"), str(d)])
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(d)])
     assert r.exit_code == 7 and "E-TOTALS [money.services]" in r.output and "summary.json" in r.output
 
 
@@ -137,7 +137,7 @@ def test_a_broken_soft_clause_shows_as_broken(tiny: Instance, hand: Path) -> Non
     assert data["soft_broken"] == 5 and data["ok"] is True
 
 
-@pytest.mark.parametrize("seed", ["a-district", "fuzhou"])
+@pytest.mark.parametrize("seed", ["a-district-2026", "fuzhou-2026"])
 def test_no_broken_soft_row_of_a_seed_plan_reads_ok(seeds: dict[str, tuple[Instance, Path]], seed: str) -> None:
     inst, plan_dir = seeds[seed]
     r = verify_plan(inst, plan_dir)

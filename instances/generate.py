@@ -641,10 +641,9 @@ def f_horizon_settings() -> dict:
     c["F-USES"] = {"mode": "soft", "penalty": 0.01, "salaries": 0.60, "services": 0.30, "training": 0.10,
                    "note": "soft over the horizon: 2024's 30 M cannot pay the 600 in post at 60 % (conflict 2)"}
     c["F-LOCAL-HIRE"] = {"mode": "soft", "penalty": 400.0, "share": 0.40, "local_hires": {"2024": 200}}
-    # The issue-15 families (per-group floors, the concave benefit, the service minimum) are not yet in the
-    # horizon seed: with them every year's slice, 2024's half-year of operations included, has no plan.
-    for cid in ("X-FLOOR", "X-BENEFIT", "X-MIN-SERVED"):
-        c.pop(cid, None)
+    # X-FLOOR over the horizon: 2024 runs half a year of operations (§F8.1: stations open Jul-Dec, 30 M), so
+    # its floor is half the full-year 5 %; at 5 % in 2024 the year's services money cannot reach every group.
+    c["X-FLOOR"] = {"mode": "hard", "share": {"2024": 0.025, "2025": 0.05}}
     return s
 
 
@@ -686,8 +685,10 @@ HORIZON_PROVENANCE = {
         ("instance.toml", "F-LOCAL-HIRE", "§F8.1 (2024 May), F5.3", "200 local hires in 2024, 40 % of rural hires "
          "(soft)"),
         ("instance.toml", "F-USES mode", "conflict 2", "soft over the horizon (2024's 30 M)"),
-        ("instance.toml", "X-FLOOR, X-BENEFIT, X-MIN-SERVED", "generator", "not in the horizon seed yet: with them "
-         "the three-year model has no plan (2024 runs on 30 M)"),
+        ("instance.toml", "X-FLOOR share", "instance's choice, §F8.1", "every group covered at 2.5 % of its need in "
+         "2024 (half a year of operations on 30 M: half the full-year floor) and 5 % from 2025; at 5 % in 2024 "
+         "the year's services money cannot reach every group"),
+        ("instance.toml", "X-BENEFIT, X-MIN-SERVED", "instance's choice", "as in the one-year seed"),
         ("instance.toml", "[horizon] upgrades_per_year", "generator", "60 certification upgrades a year "
          "(the documents give no figure)"),
         ("all tables", "", "fuzhou-2026", "the one-year seed's tables: today is the start of 2024"),

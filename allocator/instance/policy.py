@@ -229,7 +229,7 @@ CLAUSES: tuple[ClauseSpec, ...] = (
        ("total", "group")),
     # --- fairness (issue 15): instance figures no document clause carries --------------------------
     _c("X-FLOOR", "coverage floor of every group (the instance's figure)", "instance", "model",
-       [_f("share", "share", "share of each group's need covered")], ("group",)),
+       [_f("share", "share", "share of each group's need covered", **_path)], ("group",)),
     _c("X-BENEFIT", "diminishing returns within a group: a concave benefit of the need covered", "instance", "data",
        [_f("first", "share", "share of a group's need counted at full weight"),
         _f("second", "share", "share of a group's need up to which the second weight holds"),

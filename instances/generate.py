@@ -658,6 +658,9 @@ def a_horizon_settings() -> dict:
     s["horizon"] = {
         "upgrades_per_year": 20,
         "in_force": {
+            # §A3.2: the short-term targets (2024-2025) include at least 2 certified social workers per
+            # community, met by the end of 2025 (2024 H2 recruits; 2024 itself cannot train 57 more).
+            "A-CERT-MIN": [2025, 2026, 2027],
             # 2026: 15 canteens at 80 % of meal need; >= 10 featured projects (one per community);
             # workstation coverage urban >= 95 %, rural >= 70 %.
             "A-CANTEEN": [2026, 2027], "A-FEATURE": [2026, 2027], "A-COVERAGE": [2026, 2027],
@@ -700,6 +703,8 @@ HORIZON_PROVENANCE = {
          "from 2024 (works decided and paid in 2024)"),
         ("instance.toml", "A-STAFF-DENSITY, A-STAFF-MIX, A-CERT-RATE, A-SALARY", "§A7.1 (2024 H2)", "756 staff at "
          "3 : 4 : 3, 80 % certified, 4,500 a month, from 2024"),
+        ("instance.toml", "[horizon.in_force] A-CERT-MIN", "§A3.2 (short term 2024-2025)", "at least 2 "
+         "certified social workers per community by the end of 2025, held after"),
         ("instance.toml", "[horizon.in_force] A-CANTEEN, A-FEATURE, A-COVERAGE", "§A7.2 (2026)", "15 canteens, "
          "80 % meal coverage, featured projects, coverage urban 95 % / rural 70 % from 2026"),
         ("instance.toml", "[horizon.in_force] A-VOLUNTEER, A-VARIETY", "§A7.2 (2027)", "volunteers x 3, 15 service "

@@ -65,26 +65,26 @@ def judge(ctx: Context) -> dict[Key, float]:
     missing_rows: dict[tuple[str, str], int] = defaultdict(int)
     families_written = {(str(a), str(b)) for a, b in zip(cl["clause_id"], cl["family"], strict=True)}
     for key, rows in mine.items():
-        reps = written.pop(key, [])
+        written_rows = written.pop(key, [])
         rows_short = [(r, shortfall(r.value, r.sense, r.limit)) for r in rows]
-        if len(rows) > 1 or len(reps) > 1:   # several rows share a key: pair them in order of size
-            rows_short.sort(key=lambda t: t[1])
-            reps = sorted(reps, key=lambda t: t["deviation"])
-        if len(reps) > len(rows):
-            col.notes.append(f"clauses.csv has {len(reps)} rows for {_key_text(key)}, the verifier derives "
+        reps: list[dict[str, Any] | None] = list(written_rows)
+        if len(rows) > 1 or len(written_rows) > 1:   # several rows share a key: pair them by deviation and margin
+            reps = _pair(rows_short, written_rows)
+        if len(written_rows) > len(rows):
+            col.notes.append(f"clauses.csv has {len(written_rows)} rows for {_key_text(key)}, the verifier derives "
                              f"{len(rows)}")
         shortfalls[key] = sum(s for _, s in rows_short)
-        if not reps:
+        if not written_rows:
             missing_rows[(key[0], key[1])] += len(rows)
         for i, (r, short) in enumerate(rows_short):
             col.checks.append(_assess(ctx, r, short, reps[i] if i < len(reps) else None))
     for (cid, fam), n in sorted(missing_rows.items()):
         if (cid, fam) not in families_written:
             col.notes.append(f"clauses.csv reports no row of {cid} [{fam}] ({n} row(s) derived and checked here)")
-    for key, reps in written.items():
-        devs = [d["deviation"] for d in reps]
+    for key, extra in written.items():
+        devs = [d["deviation"] for d in extra]
         big = [d for d in devs if not (math.isfinite(d) and abs(d) <= tol.of(key[4], 0.0))]
-        text = (f"clauses.csv reports {len(reps)} row(s) {_key_text(key)} that the verifier does not derive "
+        text = (f"clauses.csv reports {len(extra)} row(s) {_key_text(key)} that the verifier does not derive "
                 f"(deviation {', '.join(fmt(d) for d in devs)})")
         if big:
             col.fail(key[0], key[1], key[2] or None, "a row the verifier does not derive", "FAIL: " + text,
@@ -92,6 +92,31 @@ def judge(ctx: Context) -> dict[Key, float]:
         else:
             col.notes.append(text)
     return shortfalls
+
+
+def _pair(rows_short: list[tuple[Row, float]], reps: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
+    """``reps`` reordered so that ``reps[i]`` is the written row closest to ``rows_short[i]``.
+
+    Rows that share a key (F-USES [split]: six rows per year, no station) differ by their shortfall and
+    their margin ``value - limit``; pairing in order of shortfall alone mixes up the rows whose shortfall
+    ties (several 0s).  An assignment on |deviation - shortfall| + |margin - margin| pairs each with its
+    own; a derived row left without a partner gets ``None``.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    if not reps:
+        return []
+
+    def num(x: float) -> float:
+        return x if math.isfinite(x) else 1e18
+
+    cost = np.array([[abs(num(rep["deviation"]) - short)
+                      + abs(num(rep["value"]) - num(rep["limit"]) - (r.value - r.limit))
+                      for rep in reps] for r, short in rows_short])
+    out: list[dict[str, Any] | None] = [None] * len(rows_short)
+    for i, j in zip(*linear_sum_assignment(cost), strict=True):
+        out[int(i)] = reps[int(j)]
+    return out
 
 
 def _my_slack(r: Row) -> float:

@@ -270,7 +270,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{c['engine']['nonzeros']:,} nonzeros)", flush=True)
         small = ensure_instance(150, a.seed, work)
         payload["same_optimum"] = [compare_optimum(f, a.check_gap, a.check_time_limit)
-                                   for f in (small, root / "instances" / "fuzhou-2026", root / "instances" / "a-district-2026")]
+                                   for f in (small, root / "instances" / "fuzhou-2026",
+                                             root / "instances" / "a-district-2026")]
         for c in payload["same_optimum"]:
             print(f"same optimum {c['instance']}: engine {c['engine']['objective']:,.2f} "
                   f"(bound {c['engine']['bound']:,.2f}), PuLP {c['pulp']['objective']:,.2f} "

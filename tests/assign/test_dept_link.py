@@ -135,7 +135,8 @@ def test_a_hard_target_the_packages_cannot_reach_is_a_reported_shortfall(tmp_pat
 def test_assign_given_an_instance_for_the_plan_exits_2() -> None:
     """Issue 17, item 11: `allocator assign instances/fuzhou-2026 instances/fuzhou-2026` is bad usage, not exit 6."""
     start = time.perf_counter()
-    r = CliRunner().invoke(main, ["assign", str(ROOT / "instances" / "fuzhou-2026"), str(ROOT / "instances" / "fuzhou-2026")])
+    seed = str(ROOT / "instances" / "fuzhou-2026")
+    r = CliRunner().invoke(main, ["assign", seed, seed])
     assert r.exit_code == EXIT_INPUT, r.output
     assert "not a plan written by `allocator solve --out`" in r.output and "instance folder" in r.output
     assert "Traceback" not in r.output and time.perf_counter() - start < 30

@@ -359,7 +359,8 @@ def test_uncertified_worker_in_a_certified_post_is_caught(seed_plans: dict[str, 
     ro.to_csv(adir / "roster.csv", index=False)
     report = verify_assignment(inst, plan, adir)
     assert [(c.clause_id, c.family, c.station_id) for c in report.failures] == [("F-CERT-RATE", "certified", station)]
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--assignment", str(adir)])
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan),
+                                  "--assignment", str(adir)])
     assert r.exit_code == 7 and "F-CERT-RATE" in r.output
 
 
@@ -375,8 +376,8 @@ def test_dropping_local_hires_at_a_rural_station_is_caught(seed_plans: dict[str,
     fails = {(c.clause_id, c.station_id) for c in report.failures}
     assert ("F-LOCAL-HIRE", station) in fails
     assert {c.clause_id for c in report.failures} == {"F-LOCAL-HIRE", "E-TOTALS"}   # local_required total too
-    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--assignment", str(adir),
-                                  "--json"])
+    r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / "fuzhou-2026"), str(plan),
+                                  "--assignment", str(adir), "--json"])
     assert r.exit_code == 7
     doc = json.loads(r.output)
     assert any(f["clause_id"] == "F-LOCAL-HIRE" and f["station_id"] == station for f in doc["failures"])

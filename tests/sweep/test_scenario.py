@@ -74,15 +74,17 @@ def test_rule_prices_match_direct_resolves(tmp_path: Path, mini_settings: dict) 
 
 
 def test_whatif_cli_rejects_a_change_that_breaks_a_rule() -> None:
-    r = CliRunner().invoke(main, ["whatif", str(ROOT / "instances" / "a-district-2026"), "--set", "A-SPLIT.salaries=0.3"])
+    r = CliRunner().invoke(main, ["whatif", str(ROOT / "instances" / "a-district-2026"),
+                                  "--set", "A-SPLIT.salaries=0.3"])
     assert r.exit_code == EXIT_INPUT
     assert "shares_sum" in r.stderr
 
 
 def test_whatif_cli_on_a_seed(tmp_path: Path) -> None:
     out = tmp_path / "w"
-    r = CliRunner().invoke(main, ["whatif", str(ROOT / "instances" / "a-district-2026"), "--set", "A-SPLIT.salaries=0.30",
-                                  "--set", "A-SPLIT.services=0.40", "--out", str(out)])
+    r = CliRunner().invoke(main, ["whatif", str(ROOT / "instances" / "a-district-2026"),
+                                  "--set", "A-SPLIT.salaries=0.30", "--set", "A-SPLIT.services=0.40",
+                                  "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "Stations that moved most" in r.output
     assert (out / "diff_stations.csv").exists() and (out / "staff.csv").exists()

@@ -301,8 +301,8 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou-2026", "F-AREA", "service"): _zone("F-AREA", "service", "service", -1.0),
     ("fuzhou-2026", "F-BUILD", "new"): _unbuild("new"),
     ("fuzhou-2026", "F-BUILD", "upgraded"): _unbuild("upgrade"),
-    ("fuzhou-2026", "F-BUILD-SUBSIDY", "station"): lambda p: p.money_add(p.pick("F-BUILD-SUBSIDY", "station").station_id,
-                                                                    "facilities", 1000.0),
+    ("fuzhou-2026", "F-BUILD-SUBSIDY", "station"):
+        lambda p: p.money_add(p.pick("F-BUILD-SUBSIDY", "station").station_id, "facilities", 1000.0),
     ("fuzhou-2026", "F-CERT-RATE", "certified"): _all_uncertified,
     ("fuzhou-2026", "F-CERT-RATE", "intermediate"): _no_intermediate,
     ("fuzhou-2026", "F-COVERAGE", "total"): _coverage_share,

@@ -71,12 +71,25 @@ def _optima_rows() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+# Rows HiGHS needs 10-80 s each to prove (measured in the suite, 2026-12-02: gapb-4-min 81 s, gapc-4-min
+# 64 s, ...; 350 s of the suite's 23 min).  They are run by ``benchmarks/slow_cases.py`` (which sets
+# ALLOCATOR_SLOW_CASES=1) with the same test; the suite keeps the other 145 rows, gapb and gapc included.
+SLOW_ROWS = frozenset({
+    "gapb-2-max", "gapb-2-min", "gapb-4-min", "gapc-2-max", "gapc-3-max", "gapc-3-min", "gapc-4-max",
+    "gapc-4-min", "gapc-5-min", "gapc-6-max", "gapc-6-min",
+})
+RUN_SLOW = os.environ.get("ALLOCATOR_SLOW_CASES") == "1"
+
+
+def _row_id(r: dict[str, str]) -> str:
+    return f"{r['file'].removesuffix('.txt')}-{r['instance_index']}-{r['sense']}"
+
+
 def _optimum_params():
     rows = _optima_rows()
     if not rows:
         return [pytest.param(None, marks=pytest.mark.skip(reason=MISSING), id="no-data")]
-    return [pytest.param(r, id=f"{r['file'].removesuffix('.txt')}-{r['instance_index']}-{r['sense']}")
-            for r in rows]
+    return [pytest.param(r, id=_row_id(r)) for r in rows if RUN_SLOW or _row_id(r) not in SLOW_ROWS]
 
 
 def check_plan(c: np.ndarray, a: np.ndarray, b: np.ndarray, assignment: np.ndarray,
@@ -340,6 +353,7 @@ def test_every_backend_on_a_brute_forced_instance(backend: str):
 def test_optima_table_has_156_rows():
     rows = _optima_rows()
     assert len(rows) == 156
+    assert {_row_id(r) for r in rows} >= SLOW_ROWS  # a renamed row must not silently leave both sets
     assert {r["file"] for r in rows} == set(ORLIB_FILES)
     assert sum(r["benchmark_sense"] == "yes" for r in rows) == 78
 

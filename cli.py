@@ -494,7 +494,8 @@ def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) ->
 
 def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
     """``assign --year``: the instance and the Plan of one year of a horizon plan (exit 2 if no such year)."""
-    from allocator.station.path_tables import staff_at_start, year_plan
+    from allocator.assign.horizon import staff_in_year
+    from allocator.station.path_tables import year_plan
 
     year = instance.years[0] if year is None else year
     if year not in instance.years:
@@ -502,7 +503,7 @@ def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
         sys.exit(EXIT_INPUT)
     if instance.horizon is None:
         return instance, plan
-    return staff_at_start(instance, plan.tables["leavers"], year), year_plan(plan, year)
+    return staff_in_year(instance, plan.tables, year), year_plan(plan, year)
 
 
 @main.command()

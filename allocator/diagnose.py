@@ -43,6 +43,7 @@ class Relaxation:
     stations: tuple[str, ...]
     limit: float | None
     sentence: str
+    year: int | None = None  # the year of a horizon's rows (None: one-year model, or a horizon-wide row)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         def rel(r: Relaxation) -> dict[str, Any]:
-            return {"clause_id": r.clause_id, "family": r.family, "unit": r.unit, "amount": r.amount,
+            return {"clause_id": r.clause_id, "family": r.family, "year": r.year, "unit": r.unit, "amount": r.amount,
                     "stations": list(r.stations), "limit": r.limit, "text": r.sentence}
 
         return {
@@ -84,10 +85,16 @@ def _money(v: float) -> str:
     return f"{v:,.0f} yuan"
 
 
-def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, stations: list[str]) -> str:
-    """One relaxed family in words, with the document's figure now and the figure that would work."""
+def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, stations: list[str],
+              year: int | None = None) -> str:
+    """One relaxed family in words, with the document's figure now and the figure that would work.
+
+    ``year``: the year of a horizon's rows; the figures are then that year's, and the sentence names it."""
     spec = BY_ID.get(rb.clause)
-    head = f"{rb.clause} ({spec.title if spec else rb.family}, §{spec.section if spec else '-'})"
+    when = "" if year is None else f" {year}"
+    if year is not None:
+        inst = inst.for_year(year)
+    head = f"{rb.clause}{when} ({spec.title if spec else rb.family}, §{spec.section if spec else '-'})"
     where = ""
     if stations:
         names = dict(zip(inst.stations["station_id"], inst.stations["name"], strict=True))
@@ -125,17 +132,19 @@ def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, 
 
 def _relaxed(inst: Instance, model: Model, x: np.ndarray, tol: float = 1e-6) -> list[Relaxation]:
     ids = np.asarray(inst.stations["station_id"], dtype=object)
-    by_family: dict[Family, list[tuple[RowBlock, np.ndarray]]] = {}
-    for rb in model.rows:
+    by_family: dict[tuple[str, str, int | None], list[tuple[RowBlock, np.ndarray]]] = {}
+    # a horizon's row blocks carry their year (None: horizon-wide rows such as F-TOTAL's)
+    years = getattr(model, "block_years", ()) or (None,) * len(model.rows)
+    for rb, year in zip(model.rows, years, strict=True):
         if not rb.soft:
             continue
         dev = np.zeros(rb.count)
         for d in (rb.dev_plus, rb.dev_minus):
             dev += np.where(d >= 0, x[np.maximum(d, 0)], 0.0)
         if (dev > tol).any():
-            by_family.setdefault((rb.clause, rb.family), []).append((rb, dev))
+            by_family.setdefault((rb.clause, rb.family, year), []).append((rb, dev))
     out = []
-    for (cid, fam), parts in sorted(by_family.items()):
+    for (cid, fam, year), parts in sorted(by_family.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
         rb = parts[0][0]
         amount = float(sum(dev.sum() for _, dev in parts)) * rb.scale
         stations = sorted({str(ids[s]) for r, dev in parts for s in r.stations[dev > tol] if s >= 0})
@@ -144,7 +153,7 @@ def _relaxed(inst: Instance, model: Model, x: np.ndarray, tol: float = 1e-6) -> 
             lo, hi = model.problem.row_lower[rb.start], model.problem.row_upper[rb.start]
             limit = float((lo if np.isfinite(lo) else hi) * rb.scale)
         out.append(Relaxation(cid, fam, rb.unit, amount, tuple(stations), limit,
-                              _describe(inst, rb, amount, limit, stations)))
+                              _describe(inst, rb, amount, limit, stations, year), year))
     return out
 
 
@@ -256,12 +265,11 @@ def _conflicts_and_alternatives(instance: Instance, strict: bool, diag: Diagnosi
         for fam in conflict.families:
             if left() <= 0:
                 break
-            alt = alone(others, fam)
-            if alt is not None:
-                diag.alternatives.append(alt)
+            diag.alternatives += alone(others, fam)  # a horizon: one entry per year the family gives way
 
 def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Family, backend, opts):  # type: ignore[no-untyped-def]
-    """The smallest change of family ``fam`` alone that removes the conflict (None if it cannot)."""
+    """The smallest change of family ``fam`` alone that removes the conflict (empty if it cannot): one
+    Relaxation, or on a horizon one per year its rows give way."""
     from solvers.base import MilpProblem
 
     model = build_model(instance, strict=strict, elastic=True, drop=drop)
@@ -274,9 +282,8 @@ def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Famil
     r = backend.solve(MilpProblem(p.c, p.A, p.row_lower, p.row_upper, p.col_lower, ub, p.integrality, p.sense),
                       opts)
     if not (r.status.has_solution and r.x is not None):
-        return None
-    rel = [x for x in _relaxed(instance, model, r.x) if (x.clause_id, x.family) == fam]
-    return rel[0] if rel else None
+        return []
+    return [x for x in _relaxed(instance, model, r.x) if (x.clause_id, x.family) == fam]
 
 
 def _deletion_filter(families: list[Family], base_drop: frozenset[Family], feasible) -> list[Family]:  # type: ignore[no-untyped-def]
@@ -297,10 +304,19 @@ def _conflict_sentence(inst: Instance, core: list[Family]) -> str:
     parts = []
     for cid, fam in core:
         spec = BY_ID.get(cid)
-        c = inst.clause(cid)
-        figs = ", ".join(f"{k} {v:,.6g}" for k, v in (c.figures.items() if c else []) if "today" not in k)
+        c = inst.clause(cid) or (inst.any_clause(cid) if inst.horizon is not None else None)
+        paths = dict(c.paths) if c is not None and inst.horizon is not None else {}
+        values = {**(dict(c.figures) if c else {}), **{k: pts[-1][1] for k, pts in paths.items()}}
+        figs = ", ".join(_figure(k, v, paths.get(k)) for k, v in values.items() if "today" not in k)
         parts.append(f"{cid} [{fam}] ({spec.title if spec else ''}, §{spec.section if spec else '-'}: {figs})")
     return "These clauses cannot all hold: " + "; ".join(parts) + "."
+
+
+def _figure(name: str, value: float, path: tuple[tuple[int, float], ...] | None) -> str:
+    """``in_post 600`` or, for a horizon's year path, ``in_post 2024: 600, 2026: 1,200``."""
+    if path:
+        return f"{name} " + " / ".join(f"{y}: {v:,.6g}" for y, v in path)
+    return f"{name} {value:,.6g}"
 
 
 def format_diagnosis(d: Diagnosis) -> str:

@@ -273,7 +273,10 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         sys.exit(EXIT_INPUT)
     if instance.horizon is not None and method == "decompose":
         click.echo(f"error: --method decompose takes one-year instances; {instance_path} plans the years "
-                   f"{', '.join(map(str, instance.years))} as one model (use --method monolithic)", err=True)
+                   f"{', '.join(map(str, instance.years))} as one model whose county blocks are tied by "
+                   "horizon-wide rows (F-TOTAL's construction and total over the years, F-HIRING's recruited and "
+                   "F-TURNOVER's total per year over all stations, the yearly upgrade cap), and the decomposed "
+                   "solve writes no year-by-year plan (use --method monolithic)", err=True)
         sys.exit(EXIT_INPUT)
     options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline,
                            verbose=solver_log_wanted())

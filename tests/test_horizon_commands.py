@@ -117,3 +117,19 @@ def test_decompose_refuses_a_horizon_naming_why(two: Path, tmp_path: Path) -> No
     r = CliRunner().invoke(main, ["solve", str(two), "--method", "decompose", "--out", str(tmp_path / "P")])
     assert r.exit_code == 2
     assert "horizon-wide rows" in r.output and "--method monolithic" in r.output
+
+
+def test_sweep_on_a_horizon_sums_money_and_need_over_the_years(two: Path, tmp_path: Path) -> None:
+    sc = tmp_path / "sc.toml"
+    sc.write_text('[[scenario]]\nname = "baseline"\nset = {}\n\n[[scenario]]\nname = "more-2025"\n'
+                  'set = {"F-HIRING.recruited.2025" = 2}\n')
+    r = CliRunner().invoke(main, ["sweep", str(two), str(sc), "--out", str(tmp_path / "SW"), "--workers", "1",
+                                  "--time-limit", "60"])
+    assert r.exit_code == 0, r.output
+    res = pd.read_csv(tmp_path / "SW" / "results.csv").set_index("name")
+    assert res.loc["baseline", "objective"] == pytest.approx(120.0)
+    assert res.loc["more-2025", "objective"] == pytest.approx(140.0)
+    # S2's construction is paid in 2024 (100,000): a last-year-only total would read 0
+    assert res.loc["baseline", "money_facilities"] == pytest.approx(100_000)
+    assert res.loc["baseline", "covered"] == pytest.approx(80.0)  # 40 residents in each year
+    assert res.loc["more-2025", "social_workers"] == 5  # in post in the last year

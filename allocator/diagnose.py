@@ -119,6 +119,8 @@ def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, 
     if rb.clause in ("A-STAFF-DENSITY", "F-SW-DENSITY") and c and limit is not None and rb.family != "stated_total":
         return (f"{head}: {limit:,.0f} {unit} cannot be reached; at most {limit - amount:,.0f} fit, i.e. "
                 f"{(limit - amount) / pop * 1e4:.2f} per 10,000 residents instead of {c.figures['per_10k']:g}")
+    if rb.clause == "F-HIRING" and rb.family == "in_post" and c and limit is not None:
+        return _hiring_sentence(inst, head, limit, amount)
     if rb.clause in ("A-SALARY", "F-SALARY"):
         return (f"{head}: salaries fall {amt} short of the floor{where}; either the floor falls, the salaries "
                 f"line rises by that much, or there are fewer social workers")
@@ -128,6 +130,20 @@ def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, 
         sign = "fall" if rb.sense in (">=", "=") else "rise"
         return f"{head} [{rb.family}]: the figure {limit:,.1f} {unit} must {sign} by {amt}"
     return f"{head} [{rb.family}]: must give way by {amt} in all{where}"
+
+
+def _hiring_sentence(inst: Instance, head: str, limit: float, amount: float) -> str:
+    """F-HIRING [in_post] short: the target, what fits, and how many salaries the year's operating money pays."""
+    text = f"{head}: {limit:,.0f} in post, but at most {limit - amount:,.0f} fit under the other clauses"
+    total, uses, sal = inst.clause("F-TOTAL"), inst.clause("F-USES"), inst.clause("F-SALARY")
+    if total and uses and "operations_per_year" in total.figures and "salaries" in uses.figures:
+        ops, share = total.figures["operations_per_year"], uses.figures["salaries"]
+        pay = sal.figures["annual_average"] if sal and "annual_average" in sal.figures else \
+            float(inst.staff_type("social_worker").annual_cost)
+        if pay > 0:
+            text += (f"; {ops / 1e6:,.6g} M x {share:.0%} of operations pays for {ops * share / pay:,.0f} salaries "
+                     f"of {pay:,.0f} yuan (admin staff and volunteers included)")
+    return text
 
 
 def _relaxed(inst: Instance, model: Model, x: np.ndarray, tol: float = 1e-6) -> list[Relaxation]:

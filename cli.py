@@ -273,7 +273,10 @@ def solve(instance_path: str, solver: str, time_limit: float | None, gap: float,
         sys.exit(EXIT_INPUT)
     if instance.horizon is not None and method == "decompose":
         click.echo(f"error: --method decompose takes one-year instances; {instance_path} plans the years "
-                   f"{', '.join(map(str, instance.years))} as one model (use --method monolithic)", err=True)
+                   f"{', '.join(map(str, instance.years))} as one model whose county blocks are tied by "
+                   "horizon-wide rows (F-TOTAL's construction and total over the years, F-HIRING's recruited and "
+                   "F-TURNOVER's total per year over all stations, the yearly upgrade cap), and the decomposed "
+                   "solve writes no year-by-year plan (use --method monolithic)", err=True)
         sys.exit(EXIT_INPUT)
     options = SolveOptions(time_limit=time_limit, mip_gap=gap, threads=threads, seed=seed, deadline=deadline,
                            verbose=solver_log_wanted())
@@ -494,7 +497,8 @@ def prices(instance_path: str, solver: str, time_limit: float, as_json: bool) ->
 
 def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
     """``assign --year``: the instance and the Plan of one year of a horizon plan (exit 2 if no such year)."""
-    from allocator.station.path_tables import staff_at_start, year_plan
+    from allocator.assign.horizon import staff_in_year
+    from allocator.station.path_tables import year_plan
 
     year = instance.years[0] if year is None else year
     if year not in instance.years:
@@ -502,7 +506,7 @@ def _one_year_of(instance: Any, plan: Any, year: int | None) -> tuple[Any, Any]:
         sys.exit(EXIT_INPUT)
     if instance.horizon is None:
         return instance, plan
-    return staff_at_start(instance, plan.tables["leavers"], year), year_plan(plan, year)
+    return staff_in_year(instance, plan.tables, year), year_plan(plan, year)
 
 
 @main.command()

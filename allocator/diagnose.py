@@ -43,6 +43,7 @@ class Relaxation:
     stations: tuple[str, ...]
     limit: float | None
     sentence: str
+    year: int | None = None  # the year of a horizon's rows (None: one-year model, or a horizon-wide row)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         def rel(r: Relaxation) -> dict[str, Any]:
-            return {"clause_id": r.clause_id, "family": r.family, "unit": r.unit, "amount": r.amount,
+            return {"clause_id": r.clause_id, "family": r.family, "year": r.year, "unit": r.unit, "amount": r.amount,
                     "stations": list(r.stations), "limit": r.limit, "text": r.sentence}
 
         return {
@@ -84,10 +85,16 @@ def _money(v: float) -> str:
     return f"{v:,.0f} yuan"
 
 
-def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, stations: list[str]) -> str:
-    """One relaxed family in words, with the document's figure now and the figure that would work."""
+def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, stations: list[str],
+              year: int | None = None) -> str:
+    """One relaxed family in words, with the document's figure now and the figure that would work.
+
+    ``year``: the year of a horizon's rows; the figures are then that year's, and the sentence names it."""
     spec = BY_ID.get(rb.clause)
-    head = f"{rb.clause} ({spec.title if spec else rb.family}, §{spec.section if spec else '-'})"
+    when = "" if year is None else f" {year}"
+    if year is not None:
+        inst = inst.for_year(year)
+    head = f"{rb.clause}{when} ({spec.title if spec else rb.family}, §{spec.section if spec else '-'})"
     where = ""
     if stations:
         names = dict(zip(inst.stations["station_id"], inst.stations["name"], strict=True))
@@ -112,6 +119,8 @@ def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, 
     if rb.clause in ("A-STAFF-DENSITY", "F-SW-DENSITY") and c and limit is not None and rb.family != "stated_total":
         return (f"{head}: {limit:,.0f} {unit} cannot be reached; at most {limit - amount:,.0f} fit, i.e. "
                 f"{(limit - amount) / pop * 1e4:.2f} per 10,000 residents instead of {c.figures['per_10k']:g}")
+    if rb.clause == "F-HIRING" and rb.family == "in_post" and c and limit is not None:
+        return _hiring_sentence(inst, head, limit, amount)
     if rb.clause in ("A-SALARY", "F-SALARY"):
         return (f"{head}: salaries fall {amt} short of the floor{where}; either the floor falls, the salaries "
                 f"line rises by that much, or there are fewer social workers")
@@ -123,19 +132,35 @@ def _describe(inst: Instance, rb: RowBlock, amount: float, limit: float | None, 
     return f"{head} [{rb.family}]: must give way by {amt} in all{where}"
 
 
+def _hiring_sentence(inst: Instance, head: str, limit: float, amount: float) -> str:
+    """F-HIRING [in_post] short: the target, what fits, and how many salaries the year's operating money pays."""
+    text = f"{head}: {limit:,.0f} in post, but at most {limit - amount:,.0f} fit under the other clauses"
+    total, uses, sal = inst.clause("F-TOTAL"), inst.clause("F-USES"), inst.clause("F-SALARY")
+    if total and uses and "operations_per_year" in total.figures and "salaries" in uses.figures:
+        ops, share = total.figures["operations_per_year"], uses.figures["salaries"]
+        pay = sal.figures["annual_average"] if sal and "annual_average" in sal.figures else \
+            float(inst.staff_type("social_worker").annual_cost)
+        if pay > 0:
+            text += (f"; {ops / 1e6:,.6g} M x {share:.0%} of operations pays for {ops * share / pay:,.0f} salaries "
+                     f"of {pay:,.0f} yuan (admin staff and volunteers included)")
+    return text
+
+
 def _relaxed(inst: Instance, model: Model, x: np.ndarray, tol: float = 1e-6) -> list[Relaxation]:
     ids = np.asarray(inst.stations["station_id"], dtype=object)
-    by_family: dict[Family, list[tuple[RowBlock, np.ndarray]]] = {}
-    for rb in model.rows:
+    by_family: dict[tuple[str, str, int | None], list[tuple[RowBlock, np.ndarray]]] = {}
+    # a horizon's row blocks carry their year (None: horizon-wide rows such as F-TOTAL's)
+    years = getattr(model, "block_years", ()) or (None,) * len(model.rows)
+    for rb, year in zip(model.rows, years, strict=True):
         if not rb.soft:
             continue
         dev = np.zeros(rb.count)
         for d in (rb.dev_plus, rb.dev_minus):
             dev += np.where(d >= 0, x[np.maximum(d, 0)], 0.0)
         if (dev > tol).any():
-            by_family.setdefault((rb.clause, rb.family), []).append((rb, dev))
+            by_family.setdefault((rb.clause, rb.family, year), []).append((rb, dev))
     out = []
-    for (cid, fam), parts in sorted(by_family.items()):
+    for (cid, fam, year), parts in sorted(by_family.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
         rb = parts[0][0]
         amount = float(sum(dev.sum() for _, dev in parts)) * rb.scale
         stations = sorted({str(ids[s]) for r, dev in parts for s in r.stations[dev > tol] if s >= 0})
@@ -144,7 +169,7 @@ def _relaxed(inst: Instance, model: Model, x: np.ndarray, tol: float = 1e-6) -> 
             lo, hi = model.problem.row_lower[rb.start], model.problem.row_upper[rb.start]
             limit = float((lo if np.isfinite(lo) else hi) * rb.scale)
         out.append(Relaxation(cid, fam, rb.unit, amount, tuple(stations), limit,
-                              _describe(inst, rb, amount, limit, stations)))
+                              _describe(inst, rb, amount, limit, stations, year), year))
     return out
 
 
@@ -256,12 +281,11 @@ def _conflicts_and_alternatives(instance: Instance, strict: bool, diag: Diagnosi
         for fam in conflict.families:
             if left() <= 0:
                 break
-            alt = alone(others, fam)
-            if alt is not None:
-                diag.alternatives.append(alt)
+            diag.alternatives += alone(others, fam)  # a horizon: one entry per year the family gives way
 
 def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Family, backend, opts):  # type: ignore[no-untyped-def]
-    """The smallest change of family ``fam`` alone that removes the conflict (None if it cannot)."""
+    """The smallest change of family ``fam`` alone that removes the conflict (empty if it cannot): one
+    Relaxation, or on a horizon one per year its rows give way."""
     from solvers.base import MilpProblem
 
     model = build_model(instance, strict=strict, elastic=True, drop=drop)
@@ -274,9 +298,8 @@ def _alone(instance: Instance, strict: bool, drop: frozenset[Family], fam: Famil
     r = backend.solve(MilpProblem(p.c, p.A, p.row_lower, p.row_upper, p.col_lower, ub, p.integrality, p.sense),
                       opts)
     if not (r.status.has_solution and r.x is not None):
-        return None
-    rel = [x for x in _relaxed(instance, model, r.x) if (x.clause_id, x.family) == fam]
-    return rel[0] if rel else None
+        return []
+    return [x for x in _relaxed(instance, model, r.x) if (x.clause_id, x.family) == fam]
 
 
 def _deletion_filter(families: list[Family], base_drop: frozenset[Family], feasible) -> list[Family]:  # type: ignore[no-untyped-def]
@@ -297,10 +320,19 @@ def _conflict_sentence(inst: Instance, core: list[Family]) -> str:
     parts = []
     for cid, fam in core:
         spec = BY_ID.get(cid)
-        c = inst.clause(cid)
-        figs = ", ".join(f"{k} {v:,.6g}" for k, v in (c.figures.items() if c else []) if "today" not in k)
+        c = inst.clause(cid) or (inst.any_clause(cid) if inst.horizon is not None else None)
+        paths = dict(c.paths) if c is not None and inst.horizon is not None else {}
+        values = {**(dict(c.figures) if c else {}), **{k: pts[-1][1] for k, pts in paths.items()}}
+        figs = ", ".join(_figure(k, v, paths.get(k)) for k, v in values.items() if "today" not in k)
         parts.append(f"{cid} [{fam}] ({spec.title if spec else ''}, §{spec.section if spec else '-'}: {figs})")
     return "These clauses cannot all hold: " + "; ".join(parts) + "."
+
+
+def _figure(name: str, value: float, path: tuple[tuple[int, float], ...] | None) -> str:
+    """``in_post 600`` or, for a horizon's year path, ``in_post 2024: 600, 2026: 1,200``."""
+    if path:
+        return f"{name} " + " / ".join(f"{y}: {v:,.6g}" for y, v in path)
+    return f"{name} {value:,.6g}"
 
 
 def format_diagnosis(d: Diagnosis) -> str:

@@ -94,6 +94,26 @@ def _station_frame(plan: Plan) -> pd.DataFrame:
     return pd.concat([staff, money, svc, cov], axis=1)
 
 
+#: A horizon plan's path.csv columns summed over the years (flows); the others are stocks or shares.
+_FLOWS = ("need_covered", "sw_hired", "sw_left", "stations_built", "money_facilities", "money_salaries",
+          "money_services", "money_training", "money_operations", "money_total")
+_PER_YEAR = ("need_covered", "sw_in_post", "sw_hired", "sw_left", "certified_share", "stations_open",
+             "demo_stations", "money_operations", "money_total")
+
+
+def horizon_totals(plan: Plan) -> dict[str, float]:
+    """A horizon plan's figures: the flows summed over every year (``horizon <figure>``), the stock at the
+    end, then each year's figures (``<year> <figure>``), read from its ``path`` table."""
+    path = plan.tables["path"].sort_values("year")
+    out: dict[str, float] = {f"horizon {c}": float(path[c].sum()) for c in _FLOWS if c in path.columns}
+    out["horizon sw_in_post (end)"] = float(path["sw_in_post"].iloc[-1])
+    for r in path.itertuples(index=False):
+        for c in _PER_YEAR:
+            if hasattr(r, c):
+                out[f"{int(r.year)} {c}"] = float(getattr(r, c))
+    return out
+
+
 def whatif(instance: Instance, changes: dict[str, Any], solver: str = "highs",
            options: SolveOptions | None = None, strict: bool = False) -> WhatIf:
     """Solve the baseline and the changed instance; diff totals, clause statuses and stations.
@@ -109,7 +129,10 @@ def whatif(instance: Instance, changes: dict[str, Any], solver: str = "highs",
     base = solve_instance(instance, solver, base_options, strict)
     new = solve_instance(changed_inst, solver, options, strict)
     rows = [("status", base.status.value, new.status.value), ("objective", base.objective, new.objective)]
-    if base.tables and new.tables:
+    if base.tables and new.tables and "path" in base.tables and "path" in new.tables:
+        bh, nh = horizon_totals(base), horizon_totals(new)
+        rows += [(k, v, nh.get(k)) for k, v in bh.items()]
+    elif base.tables and new.tables:
         bt, nt = base.summary["totals"], new.summary["totals"]
         for k in ("covered", "staff", "social_workers", "certified", "admin", "volunteers"):
             rows.append((k, bt[k], nt[k]))
@@ -249,6 +272,8 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
 
     ``until`` is on the :func:`time.monotonic` clock."""
     c = instance.clause(cid)
+    if c is None and instance.horizon is not None:
+        c = instance.any_clause(cid)  # a horizon resolves figures in its first year; the clause may start later
     spec = BY_ID[cid]
     names = [f.name for f in spec.fields if c and f.name in c.figures and "today" not in f.name]
     if fam in names:
@@ -256,6 +281,7 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
     if not names or c is None:
         return None, None, None, ["no figure to move"]
     name = names[0]
+    paths = dict(c.paths).get(name) if instance.horizon is not None else None
     kind = spec.field(name).kind  # type: ignore[union-attr]
     value = c.figures[name]
     step = _STEP.get(kind) or max(1.0, abs(value) * 0.01)
@@ -263,11 +289,13 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
     for sign in (1.0, -1.0):
         if time.monotonic() >= until:
             return name, step, None, ["one-unit change not re-solved: the time limit ran out"]
-        new = value + sign * step
-        if kind == "share" and not 0 <= new <= 1:
+        # a year path moves in every year (setting the figure alone would replace the path by a constant)
+        change = ({f"{cid}.{name}.{y}": v + sign * step for y, v in paths} if paths
+                  else {f"{cid}.{name}": value + sign * step})
+        if kind == "share" and not all(0 <= v <= 1 for v in change.values()):
             continue
         try:
-            changed = apply_changes(instance, {f"{cid}.{name}": new})
+            changed = apply_changes(instance, change)
         except Exception:  # e.g. shares that must sum to 1: relaxing one alone is not a valid instance
             continue
         p = solve_instance(changed, solver, budget())
@@ -276,7 +304,8 @@ def _relax_one_unit(instance: Instance, cid: str, fam: str, base: Plan, solver: 
             best = (sign * step, p.objective - base.objective)
     if best is None:
         return name, step, None, ["no valid one-unit change (shares must sum to 1: use whatif)"]
-    return name, best[0], best[1], []
+    note = [f"moved by one unit in each year of its path ({len(paths)} year(s))"] if paths else []
+    return name, best[0], best[1], note
 
 
 def _fixed_integer_duals(model, base: Plan, instance: Instance, solver: str,  # type: ignore[no-untyped-def]

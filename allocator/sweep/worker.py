@@ -10,7 +10,8 @@ from typing import Any
 from allocator.instance import InstanceError
 
 MONEY_KEYS = ("facilities", "salaries", "services", "training", "total")
-#: Result columns after ``name`` and the parameter columns, in this order.
+#: Result columns after ``name`` and the parameter columns, in this order.  On a horizon instance
+#: ``covered`` and the money columns are summed over the years; staff counts are the last year's (in post).
 RESULT_COLUMNS = ("status", "objective", "bound", "gap", "seconds", "covered", "staff", "social_workers",
                   "certified", *(f"money_{k}" for k in MONEY_KEYS), "soft_deviation", "soft_missed", "error")
 
@@ -121,6 +122,11 @@ def run_scenario(instance_path: str, name: str, changes: dict[str, Any], options
                        certified=totals["certified"])
             for k in MONEY_KEYS:
                 row[f"money_{k}"] = totals["money"][k]
+            if plan.tables and "path" in plan.tables:  # a horizon: need covered and money over every year
+                path = plan.tables["path"]
+                row["covered"] = float(path["need_covered"].sum())
+                for k in MONEY_KEYS:
+                    row[f"money_{k}"] = float(path[f"money_{k}"].sum())
             devs = plan.summary.get("deviations", [])
             row["soft_deviation"] = round(float(sum(d["total"] for d in devs)), 6)
             row["soft_missed"] = len(devs)

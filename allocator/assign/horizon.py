@@ -1,0 +1,94 @@
+"""``assign --year``: the staff in post in one year of a horizon plan, today's workers and earlier hires.
+
+The horizon plan says how many leave, are hired and are upgraded per station, level and year, not who.
+The staff of year ``t`` is replayed from today's ``staff.csv`` year by year (u = first .. t):
+
+* the leavers of year ``u`` (``leavers.csv``) leave, per station and level the workers listed last (the
+  most recent hires of the horizon before today's workers, who are listed first);
+* for ``u < t`` the upgrades of year ``u`` (``upgrades.csv``) move the first workers of the lower level up,
+  and the hires of year ``u`` (``hires.csv``) join as placeholders named ``hire-<u>-<station>-<type>-<level>-<k>``
+  (years of service ``t - u``, local registration from the hire's ``local`` flag, other columns from the
+  first worker of ``staff.csv``: the plan does not say them).
+
+Year ``t``'s own hires and upgrades are left to the roster, so the hiring list of year ``t`` is that year's
+hires only (the plan's posts of year ``t`` less the staff in post), and the roster is the stock in post.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.instance import Instance, Table
+
+
+def _level(frame: pd.DataFrame) -> np.ndarray:
+    """The level a horizon table uses: the social worker's level, blank for admin staff and volunteers."""
+    return np.where(frame["type"].astype(str) == "social_worker", frame["level"].astype(str), "")
+
+
+def staff_in_year(instance: Instance, tables: dict[str, pd.DataFrame], year: int) -> Instance:
+    """``instance.for_year(year)`` whose ``staff`` is the horizon plan's staff in post in ``year``.
+
+    Parameters
+    ----------
+    instance : Instance
+        The horizon instance.
+    tables : dict of DataFrame
+        The horizon plan's tables (``leavers``, ``hires`` and ``upgrades`` are read; a missing one is empty).
+    year : int
+        A year of the horizon.
+    """
+    sf = instance.staff.to_frame().reset_index(drop=True)
+    sf = sf.assign(station_id=sf["station_id"].astype(str), _level=_level(sf))
+    empty = pd.DataFrame(columns=["year", "station_id"])
+    leavers, hires, ups = (tables.get(n, empty) for n in ("leavers", "hires", "upgrades"))
+    for u in (y for y in instance.years if y <= year):
+        sf = _leave(sf, leavers[pd.to_numeric(leavers["year"]) == u])
+        if u < year:
+            sf = _upgrade(sf, ups[pd.to_numeric(ups["year"]) == u])
+            sf = _hire(sf, hires[pd.to_numeric(hires["year"]) == u], u, year)
+    kept = sf.drop(columns="_level").reset_index(drop=True)
+    staff = Table(instance.staff.name, {c: kept[c].to_numpy() for c in kept.columns})
+    return dataclasses.replace(instance.for_year(year), staff=staff)
+
+
+def _leave(sf: pd.DataFrame, leavers: pd.DataFrame) -> pd.DataFrame:
+    drop = np.zeros(len(sf), dtype=bool)
+    sid = sf["station_id"].to_numpy()
+    lev = sf["_level"].to_numpy()
+    for r in leavers.itertuples(index=False):
+        idx = np.flatnonzero((sid == str(r.station_id)) & (lev == str(r.level)) & ~drop)
+        n = int(r.leavers)
+        if n > 0:
+            drop[idx[-n:]] = True
+    return sf[~drop].reset_index(drop=True)
+
+
+def _upgrade(sf: pd.DataFrame, ups: pd.DataFrame) -> pd.DataFrame:
+    sf = sf.copy()
+    for r in ups.itertuples(index=False):
+        idx = np.flatnonzero((sf["station_id"].to_numpy() == str(r.station_id))
+                             & (sf["_level"].to_numpy() == str(r.from_level)))[: int(r.upgrades)]
+        sf.loc[idx, ["_level", "level"]] = str(r.to_level)
+        sf.loc[idx, "certified"] = True
+    return sf
+
+
+def _hire(sf: pd.DataFrame, hires: pd.DataFrame, u: int, year: int) -> pd.DataFrame:
+    if hires.empty:
+        return sf
+    template: dict[str, Any] = sf.iloc[0].to_dict() if len(sf) else {}
+    rows = []
+    for r in hires.itertuples(index=False):
+        level = "" if str(r.type) != "social_worker" else str(r.level)
+        for k in range(int(r.hires)):
+            rows.append({**template, "worker_id": f"hire-{u}-{r.station_id}-{r.type}-{level or 'none'}-{k + 1}",
+                         "station_id": str(r.station_id), "type": str(r.type),
+                         "level": level or "none", "_level": level, "certified": level in ("assistant", "intermediate"),
+                         "local_registration": bool(getattr(r, "local", False)), "years_of_service": year - u})
+    new = pd.DataFrame(rows, columns=sf.columns)
+    return pd.concat([sf, new.astype(sf.dtypes.to_dict(), errors="ignore")], ignore_index=True)

@@ -179,4 +179,4 @@ def pair_moves(inst: Instance, mv_in: np.ndarray, mv_out: np.ndarray, cost: floa
                 a += send[a][1] == 0
                 b += recv[b][1] == 0
     cols = ["from_station", "to_station", "county", "type", "level", "count", "cost"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols).astype({"count": np.int64, "cost": float})

@@ -212,3 +212,37 @@ def test_fuzhou_seed_meets_the_station_standards_by_moves(tmp_path: Path) -> Non
     out = tmp_path / "plan"
     write_plan(plan, out)
     assert verify_plan(inst, out).ok
+
+
+def three_horizon(folder: Path, cap: int = 5) -> Instance:
+    """The three stations over 2025-2026 (no turnover clause: nobody leaves)."""
+    import tomllib
+
+    inst_dir = folder
+    three(inst_dir, cap=cap)
+    toml = inst_dir / "instance.toml"
+    s = tomllib.loads(toml.read_text(encoding="utf-8"))
+    del s["instance"]["year"]
+    s["instance"]["years"] = [2025, 2026]
+    s["horizon"] = {"upgrades_per_year": 0}
+    import tomli_w
+
+    toml.write_text(tomli_w.dumps(s), encoding="utf-8")
+    return load(inst_dir)
+
+
+def test_horizon_moves_keep_the_stock_identity_and_verify(tmp_path: Path) -> None:
+    inst = three_horizon(tmp_path / "h")
+    plan = solve(inst)
+    mv = plan.tables["moves"]
+    # protected_years 3 over a two-year plan: a worker moves only with years + 1 < 3 (W1, W2 at S1; W6; W7)
+    assert set(mv["year"]) <= {2025, 2026} and (mv["county"] == "C1").all()
+    assert int(mv["count"].sum()) == 2 and set(mv["from_station"]) == {"S1"}
+    staff = plan.tables["staff"]
+    last = staff[staff["year"] == 2026].set_index("station_id")["social_workers"]
+    assert (last >= NEED).all()
+    out = tmp_path / "plan"
+    write_plan(plan, out)
+    assert verify_plan(inst, out).ok
+    _edit(out / "moves.csv", lambda d: d.assign(to_station="S3"))
+    assert ("X-MOVES", "county") in {(c.clause_id, c.family) for c in verify_plan(inst, out).failures}

@@ -182,11 +182,13 @@ def test_verify_cli_exits_7_naming_the_clause(solved: tuple[Instance, Path], tmp
     assert "X-MOVES" in r.stdout + r.stderr
 
 
-def _below_standard(inst: Instance, sw: pd.Series) -> int:
+def _below_standard(inst: Instance, sw: pd.Series) -> tuple[int, int]:
+    """Stations below F-SW-URBAN/RURAL and the workers they lack (``sw`` per station; a missing one has none)."""
     st = inst.stations.to_frame().set_index("station_id")
     need = np.where(st["area_type"] == "urban", inst.clause("F-SW-URBAN").figures["per_station"],  # type: ignore[union-attr]
                     inst.clause("F-SW-RURAL").figures["per_station"])  # type: ignore[union-attr]
-    return int((sw.reindex(st.index).to_numpy() < need).sum())
+    short = np.maximum(need - sw.reindex(st.index).fillna(0.0).to_numpy(), 0.0)
+    return int((short > 0).sum()), int(short.sum())
 
 
 def test_fuzhou_seed_meets_the_station_standards_by_moves(tmp_path: Path) -> None:
@@ -196,19 +198,17 @@ def test_fuzhou_seed_meets_the_station_standards_by_moves(tmp_path: Path) -> Non
     inst = load(folder)
     assert inst.clause("X-MOVES") is not None
     sf = inst.staff.to_frame()
-    today = sf[sf["type"] == "social_worker"].groupby("station_id").size()
-    before = _below_standard(inst, today.astype(float))
+    before = _below_standard(inst, sf[sf["type"] == "social_worker"].groupby("station_id").size().astype(float))
     plan = solve_instance(inst, options=SolveOptions(time_limit=120))
-    sw = plan.tables["staff"].set_index("station_id")["social_workers"]
-    after = _below_standard(inst, sw)
+    after = _below_standard(inst, plan.tables["staff"].set_index("station_id")["social_workers"])
     mv = plan.tables["moves"]
-    print(f"stations below F-SW-URBAN/RURAL: {before} today, {after} in the plan; "
-          f"{int(mv['count'].sum())} workers moved between {mv['from_station'].nunique()} and "
-          f"{mv['to_station'].nunique()} stations for {mv['cost'].sum():,.0f} yuan")
-    # measured: 49 stations below today; 4 in the plan, all new stations of counties whose movable (< 3
-    # years) surplus is spent, with F-USES's salaries line (27 M) at its cap: no money for a hire
-    assert before > 40 and after <= 4
-    assert int(mv["count"].sum()) <= inst.clause("X-MOVES").figures["max_per_year"]  # type: ignore[union-attr]
+    print(f"stations below F-SW-URBAN/RURAL (new stations count with 0 today): {before[0]} lacking {before[1]} "
+          f"today, {after[0]} lacking {after[1]} in the plan; {int(mv['count'].sum())} workers moved from "
+          f"{mv['from_station'].nunique()} to {mv['to_station'].nunique()} stations for {mv['cost'].sum():,.0f} yuan")
+    # measured (120 s, gap 1 %): 77 lacking 118 today; 4-5 lacking 6-7 in the plan, all new stations of
+    # counties whose movable (< 3 years) surplus is spent while F-USES's salaries line (27 M) is at its cap
+    assert before[0] > 40 and after[0] <= 6 and after[1] <= 8
+    assert 0 < int(mv["count"].sum()) <= inst.clause("X-MOVES").figures["max_per_year"]  # type: ignore[union-attr]
     out = tmp_path / "plan"
     write_plan(plan, out)
     assert verify_plan(inst, out).ok

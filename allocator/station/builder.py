@@ -73,6 +73,7 @@ C3  A-CERT-MIN [station]     CERT[s] >= per_station * act[s]                    
 C4  A-CERT-RATE [total]      sum CERT - share * sum SW >= 0                              (workers)
 C5  A-CASELOAD [station]     sum_g x[s,g] / hhsize[s] - households_per_worker * SW[s] <= 0 (households)
 C6  A-SALARY [station]       m_sal - 12*monthly_min*SW - base[admin]*adm >= 0           (yuan)
+                             (C6 and C12 with X-MOVES: m_sal less cost_per_move * moves in, i.e. pay only)
 C7  A-VOLUNTEER [total]      sum vol >= multiplier * baseline                            (volunteers)
 C8  F-SW-DENSITY [per_10k]   sum SW >= per_10k * pop_total / 10,000;  [stated_total] sum SW >= stated_total
 C9  F-SW-URBAN / F-SW-RURAL [station]  SW[s] >= per_station * act[s] on urban / rural stations (workers)

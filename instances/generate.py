@@ -315,6 +315,9 @@ def a_settings() -> dict:
             "X-FLOOR": {"mode": "hard", "share": 0.05},
             "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
             "X-MIN-SERVED": {"mode": "hard"},
+            # Costed moves (issue 15), the instance's choices: a move costs a month of today's pay (3,500 yuan),
+            # at most 30 a year in the district, nobody with 3 or more years of service (README: provenance).
+            "X-MOVES": {"mode": "hard", "cost_per_move": 3500, "max_per_year": 30, "protected_years": 3},
         },
     }
 
@@ -499,6 +502,9 @@ def f_settings() -> dict:
             "X-FLOOR": {"mode": "hard", "share": 0.05},
             "X-BENEFIT": {"first": 0.2, "second": 0.5, "second_weight": 0.6, "rest_weight": 0.3},
             "X-MIN-SERVED": {"mode": "hard"},
+            # Costed moves (issue 15), the instance's choices: a move costs a month of today's pay (3,500 yuan),
+            # at most 150 a year city-wide, nobody with F-SALARY's 3 years of service (README: provenance).
+            "X-MOVES": {"mode": "hard", "cost_per_move": 3500, "max_per_year": 150, "protected_years": 3},
         },
     }
 
@@ -566,6 +572,10 @@ PROVENANCE = {
             ("services.csv", "min_served", "instance's choice", "20 residents a year for a basic or featured "
              "service, 30 for the canteen, 5 cases for case management; a service below it is not offered "
              "(X-MIN-SERVED, hard)"),
+            ("instance.toml", "[clauses.X-MOVES]", "instance's choice", "social workers may move between "
+             "communities of one street: 3,500 yuan a move (a month of today's pay, charged to the receiving "
+             "station's salaries), at most 30 moves a year in the district, nobody with 3 or more years of "
+             "service (no document gives any of these)"),
         ],
     },
     "fuzhou-2026": {
@@ -604,6 +614,11 @@ PROVENANCE = {
              "(X-MIN-SERVED, hard)"),
             ("instance.toml", "[clauses.F-SPECIAL]", "F9.1", "70 % of the special groups' need, on the whole "
              "(family `total`) and for each special group (family `group`), soft as before"),
+            ("instance.toml", "[clauses.X-MOVES]", "instance's choice", "social workers may move between "
+             "stations of one county: 3,500 yuan a move (a month of today's pay, against 42,000+ a year for a "
+             "hire; charged to the receiving station's salaries), at most 150 moves a year city-wide (one cap for "
+             "all counties), nobody with 3 or more years of service (F-SALARY's seniority_years: whoever earns the "
+             "seniority bonus stays where the bonus is paid); no document gives these figures"),
         ],
     },
 }

@@ -237,6 +237,13 @@ CLAUSES: tuple[ClauseSpec, ...] = (
         _f("rest_weight", "share", "weight of the need covered beyond the second breakpoint")]),
     _c("X-MIN-SERVED", "a service offered serves at least its minimum (services.csv min_served)", "instance",
        "model", [], ("station",)),
+    # --- costed moves (issue 15): social workers between stations of one county -----------------------
+    _c("X-MOVES", "costed moves of social workers between stations of a county (the instance's figures)",
+       "instance", "model",
+       [_f("cost_per_move", "money", "yuan per worker moved (charged to salaries at the receiving station)"),
+        _f("max_per_year", "count", "workers moved per year, all counties together", **_path),
+        _f("protected_years", "number", "years of service from which a worker is not moved")],
+       ("cap",)),
     _c("F-RESPONSE", "response time to a need", "F5.4, F9.1", "info",
        [_f("days", "number", "days"), _f("today_days", "number", "days", **_opt)]),
     _c("F-DEPT-LINK", "stations cooperating with >= 3 departments", "F2.3", "packages",

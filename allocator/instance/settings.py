@@ -187,7 +187,35 @@ def check_settings(src: Source, log: IssueLog) -> dict[str, Any]:
     out.update(_check_staff_and_costs(ck))
     _check_text(ck, settings)
     out["clauses"] = _check_clauses(ck, ck.section("clauses"), year)
+    _check_moves(ck, out)
     return out
+
+
+def _check_moves(ck: TomlChecker, out: dict[str, Any]) -> None:
+    """X-MOVES against the rest of the instance: a move costs less than a hire; seniority stays put.
+
+    ``move_cost``: a move must cost less than a social worker's year (``[staff_types.social_worker]
+    annual_cost``), else moving is no cheaper than hiring and "moves before hires" means nothing.
+    ``moves_seniority``: ``protected_years`` at most F-SALARY's ``seniority_years`` (when it pays a bonus),
+    so every worker who earns the seniority bonus stays at the station whose pay row counts it.
+    """
+    mv = next((c for c in out["clauses"] if c.id == "X-MOVES" and c.in_force), None)
+    if mv is None:
+        return
+    sw = next((t for t in out.get("staff_types", []) if t.id == "social_worker"), None)
+    cost = mv.figures.get("cost_per_move")
+    if sw is not None and cost is not None and cost >= sw.annual_cost > 0:
+        ck.add("clauses.X-MOVES.cost_per_move", cost, "move_cost",
+               f"a move costs {cost:,.0f} yuan, not below a social worker's year ({sw.annual_cost:,.0f}): "
+               "a move must cost less than a hire")
+    fsal = next((c for c in out["clauses"] if c.id == "F-SALARY" and c.in_force), None)
+    prot = mv.figures.get("protected_years")
+    if fsal is not None and prot is not None and fsal.figures.get("seniority_bonus_monthly", 0.0) > 0:
+        thr = fsal.figures.get("seniority_years", 3.0)
+        if prot > thr:
+            ck.add("clauses.X-MOVES.protected_years", prot, "moves_seniority",
+                   f"protected_years {prot:g} is above F-SALARY's seniority_years {thr:g}: a worker earning the "
+                   "seniority bonus could be moved while the bonus stays with the station in post")
 
 
 def _objective_mode(ck: TomlChecker, obj: dict[str, Any]) -> dict[str, Any]:

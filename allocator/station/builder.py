@@ -47,8 +47,11 @@ Objective (maximise)
 Constraints (engine rules, always hard)
 ---------------------------------------
 E1  IN-POST      SW[s] >= social workers in post; CERT[s] >= certified in post (nobody is dismissed).
+                 With X-MOVES in force: SW[s] - sum_l (mv_in - mv_out)[s,l] >= SW in post, the same for CERT
+                 (levels assistant, intermediate) and swi (intermediate), whose column bound then keeps only
+                 the intermediates who may not move (:mod:`allocator.station.families.moves`).
 E2  OPEN         adm+SW+vol <= cap[s] * act[s];  y[s,k] <= act[s]   (a station not built has nothing).
-E3  PAYROLL      m_sal[s] >= base[sw]*SW + base[admin]*adm + base[volunteer]*vol.
+E3  PAYROLL      m_sal[s] >= base[sw]*SW + base[admin]*adm + base[volunteer]*vol (+ cost_per_move * moves in).
 E4  HOURS        sum_g h[g] x + sum_k hours[k] y <= (H[sw]-training hours) SW + H[admin] adm + H[vol] vol.
 E5  SERVICE-GATE x[s,g] <= demand[s,g] * sum_{k serves g} y[s,k].
 E6  SERVICE-COST m_svc[s] >= sum_g cpr[g] x + sum_k cost[k] y.
@@ -57,6 +60,8 @@ E7  FACILITY-COST m_fac[s] >= build_per_m2*expand + refit_per_m2*(inc_adm+inc_sv
 E8  TRAINING-COST m_trn[s] >= training_per_worker * SW.
 E9  ZONES-SUM    z_adm+z_svc+z_act+z_flex = floor_area[s] + expand;  z_adm - inc_adm <= admin area today, same
                  for service, activity and flex (today 0).   (only when a zoning clause is in force)
+E12 MOVES        (X-MOVES) per county c and level l: sum_{s in c} (mv_in - mv_out)[s,l] = 0 (nobody created,
+                 lost or moved across a county line); mv_out[s,l] <= movable[s,l] (below protected_years).
 
 Constraints (clauses; family in brackets; every row carries clause id x station)
 -------------------------------------------------------------------------------
@@ -68,6 +73,7 @@ C3  A-CERT-MIN [station]     CERT[s] >= per_station * act[s]                    
 C4  A-CERT-RATE [total]      sum CERT - share * sum SW >= 0                              (workers)
 C5  A-CASELOAD [station]     sum_g x[s,g] / hhsize[s] - households_per_worker * SW[s] <= 0 (households)
 C6  A-SALARY [station]       m_sal - 12*monthly_min*SW - base[admin]*adm >= 0           (yuan)
+                             (C6 and C12 with X-MOVES: m_sal less cost_per_move * moves in, i.e. pay only)
 C7  A-VOLUNTEER [total]      sum vol >= multiplier * baseline                            (volunteers)
 C8  F-SW-DENSITY [per_10k]   sum SW >= per_10k * pop_total / 10,000;  [stated_total] sum SW >= stated_total
 C9  F-SW-URBAN / F-SW-RURAL [station]  SW[s] >= per_station * act[s] on urban / rural stations (workers)
@@ -109,6 +115,8 @@ C34 A-MATCH [total]          sum x - share * sum demand >= 0                    
 C35 A-CANTEEN [count]        sum_s y[s,elderly_meals] >= stations;
               [coverage]     x[s,elderly] - meal_coverage*demand[s,elderly]*y[s,elderly_meals] >= 0 (residents)
 C36 F-SPECIAL [total]        sum over special groups x - share * their demand >= 0      (residents)
+Moves
+C37 X-MOVES [cap]            sum mv_out <= max_per_year                                  (workers)
 Equity (objective option ``worst_county``): eq <= sum_{s in c,g} x / sum_{s in c,g} demand for every county.
 
 A clause family whose mode is ``soft`` gets ``dev >= 0`` on each of its rows (added to a >= row,
@@ -147,7 +155,8 @@ ENGINE_CODES = {"IN-POST": "E1-IN-POST", "OPEN": "E2-OPEN", "PAYROLL": "E3-PAYRO
                 "SERVICE-GATE": "E5-SERVICE-GATE", "SERVICE-COST": "E6-SERVICE-COST",
                 "FACILITY-COST": "E7-FACILITY-COST", "TRAINING-COST": "E8-TRAINING-COST",
                 "ZONES-SUM": "E9-ZONES-SUM", "EQUITY": "EQUITY",
-                "BENEFIT": "BENEFIT", "SERVED-BY": "E10-SERVED-BY", "SERVICE-GATE-K": "E11-SERVICE-GATE-K"}
+                "BENEFIT": "BENEFIT", "SERVED-BY": "E10-SERVED-BY", "SERVICE-GATE-K": "E11-SERVICE-GATE-K",
+                "MOVES": "E12-MOVES", "H9-POOL": "H9-POOL"}
 
 
 @dataclass(frozen=True)
@@ -245,6 +254,7 @@ class _Builder:
         self.row_names: list[np.ndarray] = []
         self.m = 0
         self.blocks: list[RowBlock] = []
+        self.lower_override: list[tuple[np.ndarray, np.ndarray]] = []
 
     def cols(self, name: str, shape: tuple[int, ...], lb: object = 0.0, ub: object = _INF,
              integer: bool = False, obj: object = 0.0, money: bool = False,
@@ -271,6 +281,10 @@ class _Builder:
             self.col_names.append(np.asarray(full_names, dtype=str).ravel())
         self.n += size
         return blk.index()
+
+    def set_lower(self, idx: np.ndarray, lb: np.ndarray) -> None:
+        """Replace the lower bounds of columns already made (``idx``: their indices; X-MOVES lowers E1's)."""
+        self.lower_override.append((np.asarray(idx).ravel(), np.asarray(lb, dtype=float).ravel()))
 
     def _row_names(self, clause: str, family: str, tag: str, st: np.ndarray, labels: tuple[str, ...],
                    keys: np.ndarray | None, R: int) -> np.ndarray:
@@ -384,11 +398,14 @@ class _Builder:
         A = sp.csr_array(sp.coo_array((v, (r, c)), shape=(self.m, self.n)))
         A.sum_duplicates()
         A.eliminate_zeros()  # terms that cancel (e.g. build and refit on expanded area) leave no entry
+        col_lower = np.concatenate(self.lb)
+        for idx, lb in self.lower_override:
+            col_lower[idx] = lb
         problem = MilpProblem(
             c=np.concatenate(self.obj), A=A,
             row_lower=np.concatenate(self.rlo) if self.rlo else np.zeros(0),
             row_upper=np.concatenate(self.rhi) if self.rhi else np.zeros(0),
-            col_lower=np.concatenate(self.lb), col_upper=np.concatenate(self.ub),
+            col_lower=col_lower, col_upper=np.concatenate(self.ub),
             integrality=np.concatenate(self.integer), sense="max", offset=offset,
             row_names=_names(self.row_names) if self.named else None,
             col_names=_names(self.col_names) if self.named else None,

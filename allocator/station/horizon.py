@@ -44,6 +44,11 @@ H6 BUILD     sum_t built[s,t] <= 1; open[s,t] = sum_{u<=t} built[s,u] (monotone:
 H7 DEMO      demo[s,t] >= demo[s,t-1] in years both plan demonstration stations.
 H8 F-TOTAL [construction] sum_t sum_s m_fac[s,t] = construction;
            [total] sum_t all money <= total.
+X-MOVES (:mod:`allocator.station.families.moves`): H1 gains ``+ mv_in[c,t] - mv_out[c,t]`` on the social-worker
+   levels, H2-OUTFLOW ``+ mv_out``; E12 per county, year and level: moves in = moves out;
+H9 POOL    sum_{u<=t} mv_out[s,u] - sum_{u<t} mv_in[s,u] - sum_{u<t, hires below P at the end} hire_sw[s,u]
+           <= movable[s] (today's workers with years + plan years - 1 < protected_years): a worker reaching P
+           within the plan is never moved, so F-SALARY's bonus (today's workers, at their station) stays right.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ import numpy as np
 from allocator.instance import Instance
 from allocator.station.builder import Model, RowBlock, _Builder, _context
 from allocator.station.context import INF, Context
-from allocator.station.families import REGISTRY
+from allocator.station.families import REGISTRY, moves
 from allocator.station.families import engine as eng
 from allocator.station.families.equity import equity
 from solvers.base import MilpProblem
@@ -144,6 +149,9 @@ def _slice(inst_t: Instance, b: _YearBuilder, first: Context | None, senior: np.
     ctx = _context(inst_t, b, shared=shared, floors=False)
     ctx.in_post = {**ctx.in_post, "senior": senior}
     ctx.cols["built"] = b.cols("built", (ctx.S,), 0.0, ctx.buildable.astype(float), True)
+    if moves.moves_clause(inst_t) is not None:  # X-MOVES: the year's moves; H1 and H9 bound them (path.py)
+        moves.add_move_columns(ctx, ctx.cap[:, None])
+        moves.balance(ctx)
     eng.open_station(ctx)
     eng.payroll(ctx)
     eng.hours(ctx)

@@ -37,6 +37,10 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
                                                       ("services", "svc"), ("training", "trn"))}
     budget = pd.DataFrame({"station_id": ids, **money})
     budget["total"] = np.round(budget[list(money)].sum(axis=1), 2)
+    moves = _moves_table(inst, model, x)
+    if moves is not None:  # X-MOVES: the moves' cost, part of the salaries of the receiving station
+        mv_in = np.round(x[model.col("mv_in")]).sum(axis=1)
+        budget["moves"] = np.round(mv_in * float(inst.clause("X-MOVES").figures["cost_per_move"]), 2)  # type: ignore[union-attr]
     y = v("y", integer=True)
     K = len(inst.services)
     services = pd.DataFrame({"station_id": np.repeat(ids, K), "service_id": np.tile(inst.services["service_id"], S),
@@ -72,8 +76,22 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     for z, col in (("z_adm", "zone_admin_m2"), ("z_svc", "zone_service_m2"), ("z_act", "zone_activity_m2"),
                    ("z_flex", "zone_flex_m2")):
         works[col] = np.round(x[model.col(z)], 6) if z in model.columns else np.nan
-    return {"staff": staff, "budget": budget, "services": services, "coverage": coverage, "stations": works,
-            "clauses": clause_table(instance, model, x)}
+    out = {"staff": staff, "budget": budget, "services": services, "coverage": coverage, "stations": works,
+           "clauses": clause_table(instance, model, x)}
+    if moves is not None:
+        out["moves"] = moves
+    return out
+
+
+def _moves_table(inst: Instance, model: Model, x: np.ndarray) -> pd.DataFrame | None:
+    """``moves.csv``: one row per (from, to, level) pair of the plan's moves (X-MOVES), or None."""
+    if "mv_in" not in model.columns or inst.clause("X-MOVES") is None:
+        return None
+    from allocator.station.families.moves import pair_moves
+
+    cost = float(inst.clause("X-MOVES").figures["cost_per_move"])  # type: ignore[union-attr]
+    return pair_moves(inst, np.round(x[model.col("mv_in")]).astype(int), np.round(x[model.col("mv_out")]).astype(int),
+                      cost)
 
 
 def clause_table(instance: Instance, model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -129,6 +147,12 @@ def plan_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str, An
     devs = cl[cl["deviation"] > 1e-9].groupby(["clause_id", "family", "unit"], sort=True)["deviation"].agg(
         ["sum", "count"]).reset_index()
     in_post = {t_: int((instance.staff["type"] == t_).sum()) for t_ in ("admin", "social_worker", "volunteer")}
+    moves_part = {}
+    if "moves" in t:  # X-MOVES: workers moved and what it costs (inside salaries)
+        mv = t["moves"]
+        moves_part = {"moves": {"workers": int(mv["count"].sum()), "cost": round(float(mv["cost"].sum()), 2),
+                                "stations_sending": int(mv["from_station"].nunique()),
+                                "stations_receiving": int(mv["to_station"].nunique())}}
     return {
         "totals": {
             "staff": int(staff["total_staff"].sum()), "admin": int(staff["admin"].sum()),
@@ -140,6 +164,7 @@ def plan_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str, An
             "stations_active": int(t["stations"]["active"].sum()),
         },
         "staff_in_post": in_post,
+        **moves_part,
         "coverage_by_group": {g: {"demand": round(float(r.demand), 1), "covered": round(float(r.covered), 1)}
                               for g, r in by_group.iterrows()},
         "coverage_by_county": {c: {"demand": round(float(r.demand), 1), "covered": round(float(r.covered), 1)}

@@ -19,7 +19,7 @@ SUMMARY = "summary.json"
 MANIFEST = "manifest.json"
 # Columns of the plan tables that hold text (ids may look like numbers: "001"; "" is a value).
 TEXT_COLUMNS = frozenset({"station_id", "service_id", "kind", "group", "clause_id", "family", "mode", "sense",
-                          "unit", "county", "name"})
+                          "unit", "county", "name", "from_station", "to_station", "level", "type"})
 
 
 def write_plan(plan: Plan, out: str | os.PathLike[str]) -> None:

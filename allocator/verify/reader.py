@@ -54,6 +54,8 @@ class PlanData:
     summary: dict[str, Any]
     manifest: dict[str, Any] | None
     served: np.ndarray | None = None  # stations x services, services.csv ``served`` (X-MIN-SERVED), if written
+    moves: pd.DataFrame | None = None  # moves.csv as written (X-MOVES), None when the folder has none
+    budget_moves: np.ndarray | None = None  # budget.csv ``moves`` per station, None when not written
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -91,7 +93,9 @@ def not_a_plan(plan_dir: Path) -> str | None:
 def _read_csv(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, dtype={"station_id": str, "service_id": str, "group": str, "clause_id": str,
-                                        "family": str, "mode": str, "sense": str, "unit": str, "kind": str})
+                                        "family": str, "mode": str, "sense": str, "unit": str, "kind": str,
+                                        "from_station": str, "to_station": str, "county": str, "level": str,
+                                        "type": str}, keep_default_na=path.name != "moves.csv")
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 
@@ -244,5 +248,7 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
         col.fail("E-FILES", "columns", None, "clauses.csv has every column",
                  f"FAIL: clauses.csv lacks one of {', '.join(CLAUSE_COLUMNS)}")
         clauses = pd.DataFrame({c: pd.Series(dtype=object) for c in CLAUSE_COLUMNS})
+    moves = _read_csv(plan_dir / "moves.csv") if (plan_dir / "moves.csv").is_file() else None
+    budget_moves = _numeric(col, budget_df, "moves", "budget.csv") if "moves" in budget_df.columns else None
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
-                    summary, manifest, _served(inst, plan_dir, ids))
+                    summary, manifest, _served(inst, plan_dir, ids), moves, budget_moves)

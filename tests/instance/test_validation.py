@@ -63,6 +63,8 @@ CASES = [
     ("certified_not_sw",      "staff.csv",           7,    "certified",                 "certified_not_social_worker"),
     ("xlsx_unreadable",       "book.xlsx",           None, None,                        "xlsx_unreadable"),
     ("bad_path",              "instance.txt",        None, None,                        "bad_path"),
+    ("moves_cost",            "instance.toml",       124,  "clauses.X-MOVES.cost_per_move", "move_cost"),
+    ("moves_seniority",       "instance.toml",       132,  "clauses.X-MOVES.protected_years", "moves_seniority"),
 ]  # fmt: skip
 
 # Further rules the same one edit may rightly cause (a broken population cell changes the total that

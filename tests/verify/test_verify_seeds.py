@@ -259,7 +259,20 @@ def _serve_nobody(p: Plan) -> None:
 
 
 # One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
+def _moves_over_cap(p: Plan) -> None:
+    """X-MOVES [cap]: moves.csv gains a move of max_per_year + 1 workers (two stations of one county)."""
+    cap = int(p.inst.clause("X-MOVES").figures["max_per_year"])  # type: ignore[union-attr]
+    county = p.info.groupby("county").filter(lambda d: len(d) > 1).index
+    a, b = county[0], county[1]
+    mv = pd.read_csv(p.dir / "moves.csv", dtype=str, keep_default_na=False)
+    extra = pd.DataFrame([{"from_station": a, "to_station": b, "county": p.info.loc[a, "county"],
+                           "type": "social_worker", "level": "none", "count": cap + 1, "cost": 0}])
+    pd.concat([mv, extra], ignore_index=True).to_csv(p.dir / "moves.csv", index=False)
+
+
 BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
+    ("a-district-2026", "X-MOVES", "cap"): _moves_over_cap,
+    ("fuzhou-2026", "X-MOVES", "cap"): _moves_over_cap,
     # --- a-district ---
     ("a-district-2026", "A-AREA", "station"): lambda p: _area(p, "A-AREA", "station"),
     ("a-district-2026", "A-BASIC", "station"): _basic("A-BASIC"),

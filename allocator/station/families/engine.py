@@ -5,10 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.station.context import INF, Context, join_keys, name_part
+from allocator.station.families import moves
 
 
 def in_post(ctx: Context) -> None:
-    """E1 IN-POST: SW >= social workers in post; CERT >= certified in post (nobody is dismissed)."""
+    """E1 IN-POST: SW >= social workers in post; CERT >= certified in post (nobody is dismissed).
+
+    With X-MOVES in force the staff in post are counted after the moves (in less out, by level), and E12
+    keeps the moves within each county (:func:`allocator.station.families.moves.one_year_moves`).
+    """
+    if moves.moves_clause(ctx.inst) is not None:
+        moves.one_year_moves(ctx)
+        return
     ip = ctx.in_post
     ctx.b.rows("in_post_sw", "ENGINE", "IN-POST", [(ctx.SW, 1.0)], ip["sw"], INF, ctx.sidx, "workers", tag="sw")
     ctx.b.rows("in_post_cert", "ENGINE", "IN-POST", [(ctx.CERT, 1.0)], ip["cert"], INF, ctx.sidx, "workers",
@@ -60,13 +68,17 @@ def sw_pay(ctx: Context) -> tuple[float, str]:
 
 
 def payroll(ctx: Context) -> None:
-    """E3 PAYROLL: m_sal >= pay of every worker (social workers: :func:`sw_pay`; admin, volunteers: the instance)."""
+    """E3 PAYROLL: m_sal >= pay of every worker (social workers: :func:`sw_pay`; admin, volunteers: the instance).
+
+    With X-MOVES, each worker moved in is charged ``cost_per_move`` to the receiving station's salaries.
+    """
     base = ctx.base
     pay, note = sw_pay(ctx)
     ctx.notes.append(note)
     ctx.b.rows("payroll", "ENGINE", "PAYROLL",
                [(ctx.m_sal, 1.0), (ctx.SW, -pay), (ctx.adm, -base["admin"].annual_cost),
-                (ctx.vol, -base["volunteer"].annual_cost)], 0.0, INF, ctx.sidx, "yuan")
+                (ctx.vol, -base["volunteer"].annual_cost), *moves.move_cost_terms(ctx, -1.0)], 0.0, INF, ctx.sidx,
+               "yuan")
 
 
 def hours(ctx: Context) -> None:

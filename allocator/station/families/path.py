@@ -65,10 +65,11 @@ def link_years(instance: Instance, b: _YearBuilder, ctxs: list[Context], rates: 
         # H1 stock identity per category
         up_in = {"assistant": up[:, 0], "intermediate": up[:, 1]}
         up_out = {"none": up[:, 0], "assistant": up[:, 1]}
+        mv = "mv_in" in ctx.cols  # X-MOVES: transfers in and out per station, year and level
         for j, c in enumerate(LEVELS):
             terms: list[tuple[np.ndarray, object]] = [(ctx.cols[STOCK_COL[c]], 1.0), (hire[:, j], -1.0)]
             if c in SW_LEVELS:
-                terms.append((leave[:, SW_LEVELS.index(c)], 1.0))
+                terms += [(leave[:, SW_LEVELS.index(c)], 1.0), *_move_terms(ctx, c, True)]
             if c in up_in:
                 terms.append((up_in[c], -1.0))
             if c in up_out:
@@ -79,13 +80,16 @@ def link_years(instance: Instance, b: _YearBuilder, ctxs: list[Context], rates: 
             b.rows("stock", "ENGINE", "H1-STOCK", terms, rhs, rhs, sidx, "staff", tag=c)
             # leavers and upgrades out of a level come from its stock at the start of the year
             if c in SW_LEVELS:
-                out_terms: list[tuple[np.ndarray, object]] = [(leave[:, SW_LEVELS.index(c)], 1.0)]
+                out_terms: list[tuple[np.ndarray, object]] = [(leave[:, SW_LEVELS.index(c)], 1.0),
+                                                              *_move_terms(ctx, c, False)]
                 if c in up_out:
                     out_terms.append((up_out[c], 1.0))
                 hi: object = start[c] if prev is None else 0.0
                 if prev is not None:
                     out_terms.append((prev.cols[STOCK_COL[c]], -1.0))
                 b.rows("outflow", "ENGINE", "H2-OUTFLOW", out_terms, -INF, hi, sidx, "workers", tag=c)
+        if mv:
+            _pool(instance, b, ctxs[: k + 1], hires, sidx)
         # H2 leavers band (F-TURNOVER of the year)
         r = rates[k]
         if prev is None:
@@ -145,3 +149,30 @@ def link_years(instance: Instance, b: _YearBuilder, ctxs: list[Context], rates: 
             money = np.concatenate([c.money_all for c in ctxs])
             _clause_rows(b, instance, "F-TOTAL", "total", [total(money)], -INF, ft.figures["total"], "yuan")
     return {"hire": np.stack(hires), "local": np.stack(locals_), "leave": np.stack(leaves), "up": np.stack(ups)}
+
+
+def _move_terms(ctx: Context, level: str, with_in: bool) -> list[tuple[np.ndarray, object]]:
+    """X-MOVES terms of H1 (``- mv_in + mv_out``) or H2-OUTFLOW (``+ mv_out``) for one level (none without moves)."""
+    if "mv_in" not in ctx.cols:
+        return []
+    j = SW_LEVELS.index(level)
+    out: list[tuple[np.ndarray, object]] = [(ctx.cols["mv_out"][:, j], 1.0)]
+    return [(ctx.cols["mv_in"][:, j], -1.0), *out] if with_in else out
+
+
+def _pool(instance: Instance, b: _YearBuilder, ctxs: list[Context], hires: list[np.ndarray], sidx: np.ndarray) -> None:
+    """H9 POOL (X-MOVES): moves out so far, less moves in before, <= today's movable + movable hires before.
+
+    A hire of year u has ``K - 1 - u`` years of service at the plan's end: counted while that is below
+    ``protected_years``.  The pool is counted before turnover (leavers are not individuals here); H2-OUTFLOW
+    holds each level's moves out within its stock.
+    """
+    from allocator.station.families.moves import movable
+
+    K, k = len(instance.years), len(ctxs) - 1
+    prot = float(instance.clause("X-MOVES").figures["protected_years"])  # type: ignore[union-attr]
+    pool = movable(instance, K).sum(axis=1)
+    terms: list[tuple[np.ndarray, object]] = [(c.cols["mv_out"], 1.0) for c in ctxs]
+    terms += [(c.cols["mv_in"], -1.0) for c in ctxs[:k]]
+    terms += [(hires[u][:, 1:4], -1.0) for u in range(k) if K - 1 - u < prot]
+    b.rows("moves_pool", "ENGINE", "H9-POOL", terms, -INF, pool, sidx, "workers")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.station.context import INF, Context, total
+from allocator.station.families.moves import move_cost_terms
 from allocator.station.families.registry import family, with_figure
 
 
@@ -73,7 +74,8 @@ def salary_floor(ctx: Context) -> None:
     """C6: m_sal - 12 * monthly_min * SW - base[admin] * adm >= 0."""
     c = ctx.clause("A-SALARY")
     ctx.fam("A-SALARY", "station", [(ctx.m_sal, 1.0), (ctx.SW, -12 * c.figures["monthly_min"]),
-                                    (ctx.adm, -ctx.base["admin"].annual_cost)], 0.0, INF, ctx.sidx, "yuan")
+                                    (ctx.adm, -ctx.base["admin"].annual_cost), *move_cost_terms(ctx, -1.0)],
+            0.0, INF, ctx.sidx, "yuan")  # X-MOVES: the salaries less the moves' cost are pay
 
 
 @family("A-VOLUNTEER", "total")
@@ -152,5 +154,5 @@ def salary_average(ctx: Context) -> None:
     """C12: m_sal - annual_average * SW - 12 * seniority_bonus * (senior workers in post) >= 0."""
     c = ctx.clause("F-SALARY")
     bonus = 12 * c.figures.get("seniority_bonus_monthly", 0.0) * ctx.in_post["senior"]
-    ctx.fam("F-SALARY", "station", [(ctx.m_sal, 1.0), (ctx.SW, -c.figures["annual_average"])], bonus, INF, ctx.sidx,
-            "yuan")
+    ctx.fam("F-SALARY", "station", [(ctx.m_sal, 1.0), (ctx.SW, -c.figures["annual_average"]),
+                                    *move_cost_terms(ctx, -1.0)], bonus, INF, ctx.sidx, "yuan")

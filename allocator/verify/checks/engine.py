@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from allocator.verify.checks.moves import check_moves, move_cost_in, net_in
 from allocator.verify.context import Context
 from allocator.verify.reader import BINARY_COLUMNS, MONEY_USES, STAFF_COLUMNS, ZONE_COLUMNS
 from allocator.verify.report import fmt
@@ -133,13 +134,15 @@ def zones_written(ctx: Context) -> None:
 
 
 def e1_in_post(ctx: Context) -> None:
-    """E1 IN-POST: at least as many staff of each kind as are in post today."""
-    for fam, mine, post in (("social_worker", ctx.sw, ctx.post_sw), ("certified", ctx.cert, ctx.post_cert),
-                            ("intermediate", ctx.swi, ctx.post_int), ("admin", ctx.adm, ctx.post_adm),
+    """E1 IN-POST: at least as many staff of each kind as are in post today, after moves.csv's moves (X-MOVES)."""
+    net = net_in(ctx)  # stations x (none, assistant, intermediate)
+    for fam, mine, post in (("social_worker", ctx.sw, ctx.post_sw + net.sum(axis=1)),
+                            ("certified", ctx.cert, ctx.post_cert + net[:, 1] + net[:, 2]),
+                            ("intermediate", ctx.swi, ctx.post_int + net[:, 2]), ("admin", ctx.adm, ctx.post_adm),
                             ("volunteer", ctx.vol, ctx.post_vol)):
-        for s in np.flatnonzero(post > 0).tolist():
-            ctx.col.compare("E1", fam, ctx.ids[s], f"{fam} at the station >= {fam} in post today", mine[s], ">=",
-                            post[s], "staff")
+        for s in np.flatnonzero(post != 0).tolist():
+            ctx.col.compare("E1", fam, ctx.ids[s], f"{fam} at the station >= {fam} in post today (+ moved in - "
+                            "moved out)", mine[s], ">=", post[s], "staff")
 
 
 def e2_open(ctx: Context) -> None:
@@ -162,9 +165,10 @@ def e2_open(ctx: Context) -> None:
 def e3_payroll(ctx: Context) -> None:
     """E3 PAYROLL: salaries >= base cost of the staff."""
     pay = ctx.base("social_worker") * ctx.sw + ctx.base("admin") * ctx.adm + ctx.base("volunteer") * ctx.vol
+    pay = pay + move_cost_in(ctx)  # X-MOVES: the receiving station pays for the workers moved in
     for s in range(ctx.S):
-        ctx.col.compare("E3", "station", ctx.ids[s], "salaries >= base cost of social workers, admin and volunteers",
-                        ctx.sal[s], ">=", pay[s], "yuan")
+        ctx.col.compare("E3", "station", ctx.ids[s], "salaries >= base cost of social workers, admin and volunteers"
+                        " (and of the workers moved in)", ctx.sal[s], ">=", pay[s], "yuan")
 
 
 def e4_hours(ctx: Context) -> None:
@@ -240,5 +244,5 @@ def e9_zones_sum(ctx: Context) -> None:
 ENGINE_CHECKS: tuple[Callable[[Context], None], ...] = (
     integers, bounds, domains, derived, zones_written,
     e1_in_post, e2_open, e3_payroll, e4_hours, e5_service_gate, e6_service_cost, e7_facility_cost, e8_training_cost,
-    e9_zones_sum,
+    e9_zones_sum, check_moves,
 )

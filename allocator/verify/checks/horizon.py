@@ -48,7 +48,52 @@ def read_horizon(plan_dir: Path, col: Collector) -> dict[str, pd.DataFrame] | No
             return None
         out[f] = pd.read_csv(p, dtype={"station_id": str, "year": str, "clause_id": str, "family": str},
                              keep_default_na=False)
+    p = plan_dir / "moves.csv"  # X-MOVES: transfers per year (checked per year and in the stock identity)
+    if p.exists():
+        out["moves"] = pd.read_csv(p, dtype={"from_station": str, "to_station": str, "year": str, "level": str,
+                                             "county": str, "type": str}, keep_default_na=False)
     return out
+
+
+def _moves_of(t: dict[str, pd.DataFrame], y: int, ids: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Workers moved in and out per station and category in year ``y`` (moves.csv; zeros without it)."""
+    zero = pd.DataFrame(0.0, index=ids, columns=list(CATS))
+    mv = t.get("moves")
+    if mv is None or not len(mv):
+        return zero, zero.copy()
+    mv = mv[mv["year"].astype(str) == str(y)].assign(count=lambda d: pd.to_numeric(d["count"], errors="coerce"))
+    inn = mv.groupby(["to_station", "level"])["count"].sum().unstack(fill_value=0)
+    out = mv.groupby(["from_station", "level"])["count"].sum().unstack(fill_value=0)
+    return (inn.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float),
+            out.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float))
+
+
+def check_pool(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """H9 POOL (X-MOVES): moves out of a station so far, less moves in before, within today's movable workers
+    (years of service + plan years - 1 below protected_years) and the hires of years still below it at the end."""
+    c = inst.clause("X-MOVES")
+    if c is None or "moves" not in t:
+        return
+    ids = np.asarray(inst.stations["station_id"], dtype=str)
+    years = list(inst.years)
+    K, prot = len(years), float(c.figures["protected_years"])
+    sf = inst.staff
+    young = ((np.asarray(sf["type"]) == "social_worker")
+             & (np.asarray(sf["years_of_service"], dtype=float) + K - 1 < prot))
+    pool = pd.Series(np.asarray(sf["station_id"], dtype=str)[young]).value_counts().reindex(ids).fillna(0.0)
+    hires = t["hires"].assign(year=t["hires"]["year"].astype(int))
+    sw_levels = ["none", "assistant", "intermediate"]
+    gone = pd.Series(0.0, index=ids)
+    for k, y in enumerate(years):
+        inn, out = _moves_of(t, y, ids)
+        gone = gone + out[sw_levels].sum(axis=1)
+        for sid in ids[(gone > pool + 1e-9).to_numpy()]:
+            col.compare("X-MOVES", "seniority", _where(sid, y), "workers moved out so far <= movable today + hires "
+                        "below protected_years + moved in before", float(gone[sid]), "<=", float(pool[sid]), "workers")
+        gone = gone - inn[sw_levels].sum(axis=1)
+        if K - 1 - k < prot:
+            hy = hires[(hires["year"] == y) & (hires["type"] == "social_worker")]
+            pool = pool + hy.groupby("station_id")["hires"].sum().reindex(ids).fillna(0.0)
 
 
 def check_stock(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> None:
@@ -75,12 +120,14 @@ def check_stock(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> N
         up_in = uy.groupby(["station_id", "to_level"])["upgrades"].sum().unstack(fill_value=0)
         up_out = up_out.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
         up_in = up_in.reindex(index=ids, columns=list(CATS), fill_value=0).astype(float)
-        expect = prev - lv + h + up_in - up_out
+        mv_in, mv_out = _moves_of(t, y, ids)
+        expect = prev - lv + h + up_in - up_out + mv_in - mv_out
         bad = (np.abs(expect.values - now.values) > 1e-6)
         for i, j in zip(*np.nonzero(bad), strict=True):
             c = list(CATS)[j]
             col.compare("H1-STOCK", c, _where(ids[i], y),
-                        f"stock[{c}] = stock[{y - 1}] - leavers + hires + upgrades in - upgrades out",
+                        f"stock[{c}] = stock[{y - 1}] - leavers + hires + upgrades in - upgrades out + moved in - "
+                        "moved out",
                         float(now.values[i, j]), "=", float(expect.values[i, j]), "staff")
         # leavers against F-TURNOVER: stock_start is the previous year's stock; |leavers - rate*stock| < 1
         lvy = leav[leav["year"] == y]
@@ -268,7 +315,7 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
     if t is None:
         return
     check_each_year(inst, plan_dir, col)
-    for check in (check_stock, check_schedule, check_years, check_salary_and_local, check_path):
+    for check in (check_stock, check_pool, check_schedule, check_years, check_salary_and_local, check_path):
         try:
             check(inst, t, col)
         except (KeyError, ValueError) as e:  # a table without the columns or rows a horizon plan has
@@ -280,7 +327,9 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
 # F-TOTAL construction (over the horizon), F-HIRING recruited (the year's hires, from hires.csv), and the
 # summary/objective checks (summary.json describes the horizon, not one year).
 # F-SALARY's seniority count moves with the year (check_salary); F-LOCAL-HIRE and F-TURNOVER are horizon rows.
-_NOT_PER_YEAR = {("F-TOTAL", "construction"), ("F-HIRING", "recruited"), ("F-SALARY", "station"),
+# X-MOVES seniority: a later year's movable workers include hires, so the horizon's pool (check_pool) replaces it.
+_NOT_PER_YEAR = {("X-MOVES", "seniority"), ("F-TOTAL", "construction"), ("F-HIRING", "recruited"),
+                 ("F-SALARY", "station"),
                  ("F-LOCAL-HIRE", "share"), ("F-LOCAL-HIRE", "count"), ("F-TURNOVER", "leavers"),
                  ("F-TURNOVER", "total")}
 
@@ -300,6 +349,9 @@ def check_each_year(inst: Instance, plan_dir: Path, col: Collector) -> None:
                 if f == "stations":  # the one-year reader takes ``built`` for a new station as in operation
                     df["built"] = df["active"]
                 df.to_csv(d / f"{f}.csv", index=False)
+            if (plan_dir / "moves.csv").exists():  # X-MOVES: the year's moves (county, cost, cap, budget, E3)
+                mv = pd.read_csv(plan_dir / "moves.csv", dtype=str, keep_default_na=False)
+                mv[mv["year"] == str(y)].drop(columns=["year"]).to_csv(d / "moves.csv", index=False)
             (d / "summary.json").write_text('{"status": "optimal"}\n')
             report = verify_plan(inst.for_year(y), d, col.tol)
         for c in report.checks:

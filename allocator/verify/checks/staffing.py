@@ -8,6 +8,7 @@ import numpy as np
 
 from allocator.instance import Instance
 from allocator.verify.checks.base import CheckFamily, in_force, stations_where
+from allocator.verify.checks.moves import move_cost_in
 from allocator.verify.context import Context
 
 __all__ = ["FAMILIES"]
@@ -55,7 +56,8 @@ def caseload(ctx: Context) -> None:
 def salary_a(ctx: Context) -> None:
     """C6 A-SALARY [station]: salaries >= 12 x monthly_min x social workers + admin base cost."""
     ctx.station_rows("A-SALARY", "station", "salaries >= 12 x monthly_min x social workers + admin base cost",
-                     ctx.sal, ">=", 12 * ctx.fig("A-SALARY", "monthly_min") * ctx.sw + ctx.base("admin") * ctx.adm,
+                     ctx.sal - move_cost_in(ctx), ">=",
+                     12 * ctx.fig("A-SALARY", "monthly_min") * ctx.sw + ctx.base("admin") * ctx.adm,
                      "yuan")
 
 
@@ -119,7 +121,7 @@ def salary_f(ctx: Context) -> None:
     if bonus and years is None:
         ctx.col.notes.append("F-SALARY has seniority_bonus_monthly but no seniority_years: bonus not counted")
     ctx.station_rows("F-SALARY", "station", "salaries >= annual_average x social workers + 12 x seniority "
-                     "bonus x senior workers in post", ctx.sal, ">=",
+                     "bonus x senior workers in post", ctx.sal - move_cost_in(ctx), ">=",
                      ctx.fig("F-SALARY", "annual_average") * ctx.sw + 12 * bonus * senior, "yuan")
 
 

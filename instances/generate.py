@@ -112,12 +112,12 @@ SERVICES["min_served"] = np.where(SERVICES["service_id"] == "elderly_meals", 30.
                                   np.where(SERVICES["kind"] == "personalised", 5.0, 20.0))
 # Issue 15, the instances' choices (README provenance): the long-term professional services of F-PRO-SHARE
 # (§F2.1 names case management and community development: the three case managements, counselling,
-# rehabilitation, and mutual aid and integration as community development); the services social providers run
+# rehabilitation, and new-resident integration as community development; neighbourhood mutual aid is not: §F5.4
+# counts it among the activities, 开展"邻里互助""银龄陪伴"等活动); the services social providers run
 # (A-SOCIAL-SUBSIDY: §A6.3 names elderly meals and child care as the services to open to the market); meals per
 # resident a canteen serves in a year (A-MEAL: one meal each working day, 250).
 SERVICES["professional"] = SERVICES["service_id"].isin(
-    ["counselling", "rehabilitation", "mutual_aid", "integration", "case_disabled", "case_low_income",
-     "case_children"])
+    ["counselling", "rehabilitation", "integration", "case_disabled", "case_low_income", "case_children"])
 SERVICES["social_provider"] = SERVICES["service_id"].isin(["elderly_meals", "child_care"])
 SERVICES["meals_per_resident"] = np.where(SERVICES["service_id"] == "elderly_meals", 250.0, 0.0)
 
@@ -629,8 +629,8 @@ PROVENANCE = {
             ("instance.toml", "[clauses.F-SPECIAL]", "F9.1", "70 % of the special groups' need, on the whole "
              "(family `total`) and for each special group (family `group`), soft as before"),
             ("services.csv", "professional", "§F2.1, F3.2 + instance's choice", "long-term professional services "
-             "(case management, community development): the three case managements, counselling, rehabilitation, "
-             "mutual aid and integration"),
+             "(case management, community development): the three case managements, counselling, rehabilitation and "
+             "new-resident integration; not neighbourhood mutual aid (§F5.4 calls it an activity)"),
             ("instance.toml", "[clauses.F-PRO-SHARE]", "§F3.2, F8.2, F9.1", "share of the services offered that are "
              "professional, 40 % / 55 % / 60 % (2024/2025/2026); soft at 500 per service short; case_management "
              "70 % recorded only"),

@@ -63,6 +63,8 @@ CASES = [
     ("certified_not_sw",      "staff.csv",           7,    "certified",                 "certified_not_social_worker"),
     ("xlsx_unreadable",       "book.xlsx",           None, None,                        "xlsx_unreadable"),
     ("bad_path",              "instance.txt",        None, None,                        "bad_path"),
+    ("service_flag_not_bool", "services.csv",        4,    "professional",              "wrong_type"),
+    ("meals_negative",        "services.csv",        4,    "meals_per_resident",        "out_of_range"),
 ]  # fmt: skip
 
 # Further rules the same one edit may rightly cause (a broken population cell changes the total that

@@ -110,6 +110,16 @@ SERVICES = pd.DataFrame(
 # document gives one): 20 for a basic or featured service, 30 for a canteen, 5 cases for case management.
 SERVICES["min_served"] = np.where(SERVICES["service_id"] == "elderly_meals", 30.0,
                                   np.where(SERVICES["kind"] == "personalised", 5.0, 20.0))
+# Issue 15, the instances' choices (README provenance): the long-term professional services of F-PRO-SHARE
+# (§F2.1 names case management and community development: the three case managements, counselling,
+# rehabilitation, and new-resident integration as community development; neighbourhood mutual aid is not: §F5.4
+# counts it among the activities, 开展"邻里互助""银龄陪伴"等活动); the services social providers run
+# (A-SOCIAL-SUBSIDY: §A6.3 names elderly meals and child care as the services to open to the market); meals per
+# resident a canteen serves in a year (A-MEAL: one meal each working day, 250).
+SERVICES["professional"] = SERVICES["service_id"].isin(
+    ["counselling", "rehabilitation", "integration", "case_disabled", "case_low_income", "case_children"])
+SERVICES["social_provider"] = SERVICES["service_id"].isin(["elderly_meals", "child_care"])
+SERVICES["meals_per_resident"] = np.where(SERVICES["service_id"] == "elderly_meals", 250.0, 0.0)
 
 DEPARTMENTS = pd.DataFrame(
     [
@@ -290,8 +300,9 @@ def a_settings() -> dict:
             "A-SPLIT": {**hard, "facilities": 0.30, "salaries": 0.25, "services": 0.45},
             "A-DIRECT-MIN": {**hard, "share": 0.45},
             "A-SOURCES": {"fiscal": 0.75, "donations": 0.15, "fees": 0.10, "social_target": 0.30},
-            "A-MEAL": {"government_share": 0.6, "government_per_meal": 8, "resident_per_meal": 5.3},
-            "A-SOCIAL-SUBSIDY": {"per_person": 200, "rent_relief": 0.3},
+            # Issue 15: cost lines in the services money, hard (a cost is paid); meals and providers in services.csv.
+            "A-MEAL": {**hard, "government_share": 0.6, "government_per_meal": 8, "resident_per_meal": 5.3},
+            "A-SOCIAL-SUBSIDY": {**hard, "per_person": 200, "rent_relief": 0.3},
             "A-AREA": {**hard, "urban_min_m2": 800, "rural_min_m2": 500},
             "A-ZONES": {**hard, "admin_max": 0.20, "service_min": 0.50, "activity_min": 0.30},
             "A-FLEX": {**hard, "share": 0.10},
@@ -299,7 +310,10 @@ def a_settings() -> dict:
             "A-COVERAGE": {"mode": "soft", "penalty": {"urban": 5.0, "rural": 5.0, "one_stop": 20000.0},
                            "urban": 0.95, "rural": 0.70, "one_stop": 0.60,
                            "urban_today": 0.905, "rural_today": 0.619, "one_stop_today": 0.357},
-            "A-CATCHMENT": {"min_residents": 3000, "max_residents": 5000},
+            # Issue 15: centres per 3,000-5,000 residents: extra service points at 50,000 a year each (the instance's
+            # choice); the upper side soft at 0.05 per resident above it (37 of 42 stations serve over 5,000).
+            "A-CATCHMENT": {"mode": {"max": "soft", "min": "hard"}, "penalty": 0.05, "min_residents": 3000,
+                            "max_residents": 5000, "point_cost": 50000},
             "A-BASIC": {**hard, "count": 6},
             "A-FEATURE": {**hard, "min_per_station": 1, "catalogue": 8},
             "A-VARIETY": {"mode": "soft", "penalty": 500.0, "min_per_station": 15, "today": 8},
@@ -490,7 +504,8 @@ def f_settings() -> dict:
             "F-ACCESS": {**hard, "share": 1.0},
             "F-GROUPS": {"elderly_share": 0.192, "rural_elderly_share": 0.235, "left_behind_children": 32000,
                          "disabled": 120000, "migrants": 80000},
-            "F-PRO-SHARE": {"share": {"2024": 0.40, "2025": 0.55, "2026": 0.60}, "case_management": 0.70},
+            "F-PRO-SHARE": {"mode": "soft", "penalty": 500.0, "share": {"2024": 0.40, "2025": 0.55, "2026": 0.60},
+                            "case_management": 0.70},
             "F-FEATURE": {**hard, "min_per_station": 2},
             "F-SPECIAL": {"mode": "soft", "penalty": 2.0, "share": 0.70, "today": 0.15},
             "F-RESPONSE": {"days": 3, "today_days": 7},
@@ -576,6 +591,15 @@ PROVENANCE = {
              "communities of one street: 3,500 yuan a move (a month of today's pay, charged to the receiving "
              "station's salaries), at most 30 moves a year in the district, nobody with 3 or more years of "
              "service (no document gives any of these)"),
+            ("services.csv", "social_provider", "§A4.2, A6.3 + instance's choice", "elderly meals and child care "
+             "(§A6.3 names them as the services to open to the market); A-SOCIAL-SUBSIDY pays 200 yuan a year per "
+             "resident they serve, from the services money (hard); the 30 % rent relief is recorded only"),
+            ("services.csv", "meals_per_resident", "§A6.3 + instance's choice", "250 meals a year per resident the "
+             "canteen serves (a meal each working day); A-MEAL pays the government's 8 yuan of each from the services "
+             "money (hard); the resident's 5.3 yuan is not the plan's money"),
+            ("instance.toml", "[clauses.A-CATCHMENT]", "§A2.1 + instance's choice", "3,000-5,000 residents per "
+             "service centre: the plan opens extra service points (50,000 yuan a year each, from the services money; "
+             "no document gives a cost); [max] soft at 0.05 per resident above 5,000 a centre, [min] hard"),
         ],
     },
     "fuzhou-2026": {
@@ -619,6 +643,12 @@ PROVENANCE = {
              "hire; charged to the receiving station's salaries), at most 150 moves a year city-wide (one cap for "
              "all counties), nobody with 3 or more years of service (F-SALARY's seniority_years: whoever earns the "
              "seniority bonus stays where the bonus is paid); no document gives these figures"),
+            ("services.csv", "professional", "§F2.1, F3.2 + instance's choice", "long-term professional services "
+             "(case management, community development): the three case managements, counselling, rehabilitation and "
+             "new-resident integration; not neighbourhood mutual aid (§F5.4 calls it an activity)"),
+            ("instance.toml", "[clauses.F-PRO-SHARE]", "§F3.2, F8.2, F9.1", "share of the services offered that are "
+             "professional, 40 % / 55 % / 60 % (2024/2025/2026); soft at 500 per service short; case_management "
+             "70 % recorded only"),
         ],
     },
 }

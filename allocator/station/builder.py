@@ -62,6 +62,8 @@ E9  ZONES-SUM    z_adm+z_svc+z_act+z_flex = floor_area[s] + expand;  z_adm - inc
                  for service, activity and flex (today 0).   (only when a zoning clause is in force)
 E12 MOVES        (X-MOVES) per county c and level l: sum_{s in c} (mv_in - mv_out)[s,l] = 0 (nobody created,
                  lost or moved across a county line); mv_out[s,l] <= movable[s,l] (below protected_years).
+E13 SERVICE-LINES (A-SOCIAL-SUBSIDY, A-MEAL, A-CATCHMENT points) m_svc[s] >= the service costs of E6 + the
+                 subsidy, meal and service-point lines (allocator.station.families.services_policy).
 
 Constraints (clauses; family in brackets; every row carries clause id x station)
 -------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ ENGINE_CODES = {"IN-POST": "E1-IN-POST", "OPEN": "E2-OPEN", "PAYROLL": "E3-PAYRO
                 "FACILITY-COST": "E7-FACILITY-COST", "TRAINING-COST": "E8-TRAINING-COST",
                 "ZONES-SUM": "E9-ZONES-SUM", "EQUITY": "EQUITY",
                 "BENEFIT": "BENEFIT", "SERVED-BY": "E10-SERVED-BY", "SERVICE-GATE-K": "E11-SERVICE-GATE-K",
-                "MOVES": "E12-MOVES", "H9-POOL": "H9-POOL"}
+                "MOVES": "E12-MOVES", "H9-POOL": "H9-POOL", "SERVICE-LINES": "E13-SERVICE-LINES"}
 
 
 @dataclass(frozen=True)

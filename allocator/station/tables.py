@@ -41,6 +41,7 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     if moves is not None:  # X-MOVES: the moves' cost, part of the salaries of the receiving station
         mv_in = np.round(x[model.col("mv_in")]).sum(axis=1)
         budget["moves"] = np.round(mv_in * float(inst.clause("X-MOVES").figures["cost_per_move"]), 2)  # type: ignore[union-attr]
+    _service_lines(inst, model, x, budget)
     y = v("y", integer=True)
     K = len(inst.services)
     services = pd.DataFrame({"station_id": np.repeat(ids, K), "service_id": np.tile(inst.services["service_id"], S),
@@ -73,6 +74,8 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
         "floor_area_before": area0, "floor_area_added": added,
         "floor_area_after": np.round(area0 + added, 6),
     })
+    if "pts" in model.columns:  # A-CATCHMENT: extra service points opened in the station's area
+        works["service_points"] = v("pts", integer=True)
     for z, col in (("z_adm", "zone_admin_m2"), ("z_svc", "zone_service_m2"), ("z_act", "zone_activity_m2"),
                    ("z_flex", "zone_flex_m2")):
         works[col] = np.round(x[model.col(z)], 6) if z in model.columns else np.nan
@@ -92,6 +95,18 @@ def _moves_table(inst: Instance, model: Model, x: np.ndarray) -> pd.DataFrame | 
     cost = float(inst.clause("X-MOVES").figures["cost_per_move"])  # type: ignore[union-attr]
     return pair_moves(inst, np.round(x[model.col("mv_in")]).astype(int), np.round(x[model.col("mv_out")]).astype(int),
                       cost)
+
+
+def _service_lines(inst: Instance, model: Model, x: np.ndarray, budget: pd.DataFrame) -> None:
+    """Issue 15's cost lines, parts of the services money (not added to ``total``): A-SOCIAL-SUBSIDY's
+    ``social_subsidy``, A-MEAL's ``meal_subsidy`` and A-CATCHMENT's ``service_points`` (points x point_cost)."""
+    for col, name in (("m_soc", "social_subsidy"), ("m_meal", "meal_subsidy")):
+        if col in model.columns:
+            budget[name] = _r(x[model.col(col)], money=True)
+    if "pts" in model.columns:
+        c = inst.clause("A-CATCHMENT")
+        cost = float(c.figures["point_cost"]) if c is not None else 0.0
+        budget["service_points"] = np.round(np.round(x[model.col("pts")]) * cost, 2)
 
 
 def clause_table(instance: Instance, model: Model, x: np.ndarray) -> pd.DataFrame:

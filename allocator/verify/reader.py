@@ -56,6 +56,9 @@ class PlanData:
     served: np.ndarray | None = None  # stations x services, services.csv ``served`` (X-MIN-SERVED), if written
     moves: pd.DataFrame | None = None  # moves.csv as written (X-MOVES), None when the folder has none
     budget_moves: np.ndarray | None = None  # budget.csv ``moves`` per station, None when not written
+    # Issue 15's optional columns, by "file:column" (budget.csv social_subsidy, meal_subsidy, service_points;
+    # stations.csv service_points), per station (nan where a cell is blank); absent columns are not keys.
+    optional: dict[str, np.ndarray] | None = None
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -194,6 +197,20 @@ def _served(inst: Instance, plan_dir: Path, ids: np.ndarray) -> np.ndarray | Non
     return out
 
 
+OPTIONAL_COLUMNS = {"budget.csv": ("social_subsidy", "meal_subsidy", "service_points"),
+                    "stations.csv": ("service_points",)}
+
+
+def _optional(frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """The optional columns present in the station-indexed frames, as floats (nan where blank or not a number)."""
+    out = {}
+    for file, names in OPTIONAL_COLUMNS.items():
+        for n in names:
+            if n in frames[file].columns:
+                out[f"{file}:{n}"] = pd.to_numeric(frames[file][n], errors="coerce").to_numpy(dtype=float)
+    return out
+
+
 def _coverage(col: Collector, inst: Instance, plan_dir: Path, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cv = _read_csv(plan_dir / "coverage.csv")
     G = len(inst.group_ids)
@@ -251,4 +268,5 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
     moves = _read_csv(plan_dir / "moves.csv") if (plan_dir / "moves.csv").is_file() else None
     budget_moves = _numeric(col, budget_df, "moves", "budget.csv") if "moves" in budget_df.columns else None
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
-                    summary, manifest, _served(inst, plan_dir, ids), moves, budget_moves)
+                    summary, manifest, _served(inst, plan_dir, ids), moves, budget_moves,
+                    _optional({"budget.csv": budget_df, "stations.csv": st_df}))

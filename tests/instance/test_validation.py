@@ -65,6 +65,8 @@ CASES = [
     ("bad_path",              "instance.txt",        None, None,                        "bad_path"),
     ("moves_cost",            "instance.toml",       124,  "clauses.X-MOVES.cost_per_move", "move_cost"),
     ("moves_seniority",       "instance.toml",       132,  "clauses.X-MOVES.protected_years", "moves_seniority"),
+    ("service_flag_not_bool", "services.csv",        4,    "professional",              "wrong_type"),
+    ("meals_negative",        "services.csv",        4,    "meals_per_resident",        "out_of_range"),
 ]  # fmt: skip
 
 # Further rules the same one edit may rightly cause (a broken population cell changes the total that

@@ -258,6 +258,23 @@ def _serve_nobody(p: Plan) -> None:
     v.loc[v.index[v.offered == 1][0], "served"] = 0.0
 
 
+def _line_short(column: str) -> Callable[[Plan], None]:
+    """A-SOCIAL-SUBSIDY / A-MEAL: the station paying the most for the line pays 100 yuan less than it owes."""
+    def run(p: Plan) -> None:
+        b = p.t["budget"]
+        i = b[column].idxmax()
+        assert b.at[i, column] > 100.0
+        b.at[i, column] -= 100.0
+    return run
+
+
+def _too_many_points(p: Plan) -> None:
+    """A-CATCHMENT [min]: ten more service points than the station's residents allow."""
+    sid = p.pick("A-CATCHMENT", "min").station_id
+    s = p.t["stations"]
+    s.loc[s.station_id == sid, "service_points"] += 10
+
+
 # One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
 def _moves_over_cap(p: Plan) -> None:
     """X-MOVES [cap]: moves.csv gains a move of max_per_year + 1 workers (two stations of one county)."""
@@ -345,6 +362,12 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou-2026", "X-MIN-SERVED", "station"): _serve_nobody,
     ("fuzhou-2026", "F-SPECIAL", "group"): _group_down("F-SPECIAL"),
     ("fuzhou-2026", "F-USES", "split"): _money_up("F-USES", "split", "services"),
+    # --- issue 15 services clauses (services_policy) ---
+    ("a-district-2026", "A-CATCHMENT", "max"): lambda p: p.misreport(p.pick("A-CATCHMENT", "max")),
+    ("a-district-2026", "A-CATCHMENT", "min"): _too_many_points,
+    ("a-district-2026", "A-SOCIAL-SUBSIDY", "station"): _line_short("social_subsidy"),
+    ("a-district-2026", "A-MEAL", "station"): _line_short("meal_subsidy"),
+    ("fuzhou-2026", "F-PRO-SHARE", "share"): lambda p: p.misreport(p.pick("F-PRO-SHARE", "share")),
 }
 
 

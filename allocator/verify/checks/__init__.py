@@ -8,18 +8,22 @@ in :mod:`allocator.verify.checks.engine`.
 
 from __future__ import annotations
 
-from allocator.verify.checks import budget, equity, moves, quality, services, space, staffing
+from allocator.verify.checks import budget, equity, moves, quality, services, services_policy, space, staffing
 from allocator.verify.checks.base import CheckFamily
-from allocator.verify.checks.engine import ENGINE_CHECKS
+from allocator.verify.checks.engine import ENGINE_CHECKS as _ENGINE
 from allocator.verify.context import Context
 
 __all__ = ["ENGINE_CHECKS", "REGISTRY", "CheckFamily", "clause_rows"]
 
 REGISTRY: dict[tuple[str, str], CheckFamily] = {
     (f.clause, f.family): f
-    for group in (staffing, budget, space, services, equity, quality, moves)
+    for group in (staffing, budget, space, services, equity, quality, moves, services_policy)
     for f in group.FAMILIES
 }
+
+
+# E13 SERVICE-LINES (issue 15's cost lines in the services money) runs after the engine rules E1-E9.
+ENGINE_CHECKS = (*_ENGINE, services_policy.service_lines)
 
 
 def clause_rows(ctx: Context) -> None:

@@ -72,8 +72,15 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     for z, col in (("z_adm", "zone_admin_m2"), ("z_svc", "zone_service_m2"), ("z_act", "zone_activity_m2"),
                    ("z_flex", "zone_flex_m2")):
         works[col] = np.round(x[model.col(z)], 6) if z in model.columns else np.nan
-    return {"staff": staff, "budget": budget, "services": services, "coverage": coverage, "stations": works,
-            "clauses": clause_table(instance, model, x)}
+    out = {"staff": staff, "budget": budget, "services": services, "coverage": coverage, "stations": works,
+           "clauses": clause_table(instance, model, x)}
+    if "m_src" in model.columns:  # A-SOURCES / F-SOURCES: the money of each station by source (sources.csv)
+        src = np.round(x[model.col("m_src")] * MONEY, 2)  # stations x (city, county, social, fees)
+        names = ("city", "county", "social", "fees")
+        out["sources"] = pd.DataFrame({"station_id": np.repeat(ids, len(names)),
+                                       "county": np.repeat(np.asarray(st["county"], dtype=object), len(names)),
+                                       "source": np.tile(names, S), "yuan": src.ravel()})
+    return out
 
 
 def clause_table(instance: Instance, model: Model, x: np.ndarray) -> pd.DataFrame:
@@ -150,4 +157,7 @@ def plan_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str, An
                         "section": BY_ID[r.clause_id].section} for _, r in devs.iterrows()],
         "binding": sorted({f"{r.clause_id}:{r.family}"
                            for r in cl[cl["binding"] & (cl["mode"] == "hard")].itertuples()}),
+        **({"money_by_source": {k: round(float(v), 2) for k, v in
+                                t["sources"].groupby("source", sort=False)["yuan"].sum().items()}}
+           if "sources" in t else {}),
     }

@@ -54,6 +54,7 @@ class PlanData:
     summary: dict[str, Any]
     manifest: dict[str, Any] | None
     served: np.ndarray | None = None  # stations x services, services.csv ``served`` (X-MIN-SERVED), if written
+    sources: pd.DataFrame | None = None  # sources.csv (A-SOURCES / F-SOURCES), if written
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -245,4 +246,5 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
                  f"FAIL: clauses.csv lacks one of {', '.join(CLAUSE_COLUMNS)}")
         clauses = pd.DataFrame({c: pd.Series(dtype=object) for c in CLAUSE_COLUMNS})
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
-                    summary, manifest, _served(inst, plan_dir, ids))
+                    summary, manifest, _served(inst, plan_dir, ids),
+                    _read_csv(plan_dir / "sources.csv") if (plan_dir / "sources.csv").is_file() else None)

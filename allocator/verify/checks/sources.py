@@ -149,7 +149,7 @@ def _fams() -> tuple[CheckFamily, ...]:
                 CheckFamily(cid, "available", _in(cid, any_of=tuple(n for n, _ in CAPS[cid])),  # type: ignore[arg-type]
                             partial(available, cid), "a cap on a source")]
     out += [CheckFamily("F-OPS-SUBSIDY", "city", _subsidy("per_worker"), city,  # type: ignore[arg-type]
-                        "figure per_worker and A-SOURCES or F-SOURCES in force", as_stated=True),
+                        "figure per_worker and A-SOURCES or F-SOURCES in force"),
             CheckFamily("F-OPS-SUBSIDY", "county_match", _subsidy("per_worker", "county_match"),  # type: ignore[arg-type]
                         county_match, "figures per_worker, county_match and A-SOURCES or F-SOURCES in force")]
     return tuple(out)

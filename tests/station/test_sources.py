@@ -149,7 +149,8 @@ def _edit_sources(src_dir: Path, dst: Path, edit: Any) -> Path:
     import shutil
     shutil.copytree(src_dir, dst)
     df = pd.read_csv(dst / "sources.csv", dtype={"station_id": str})
-    edit(df)
+    edited = edit(df)  # an edit returns a new table or changes ``df`` in place
+    df = df if edited is None else edited
     df.to_csv(dst / "sources.csv", index=False)
     return dst
 
@@ -168,8 +169,7 @@ def test_broken_plans_fail_verify(tmp_path: Path) -> None:
     ok = _verify(inst_dir, out)
     assert ok.exit_code == 0, ok.output
     # a yuan with no source: S2's sources left out
-    bad = _edit_sources(out, tmp_path / "no_source", lambda df: df.drop(df.index[df["station_id"] == "S2"],
-                                                                         inplace=True))
+    bad = _edit_sources(out, tmp_path / "no_source", lambda df: df[df["station_id"] != "S2"])
     res = _verify(inst_dir, bad)
     assert res.exit_code == 7 and "F-SOURCES" in res.output and "paid" in res.output, res.output
     # shares moved: 10,000 yuan from social funds to the county at S1 (each station still fully paid)

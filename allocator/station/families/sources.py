@@ -12,7 +12,7 @@ funds (donations, the social-work fund), service fees / service revenue.  A clau
 
 ``share_q`` the clause's share of group q, ``tol`` its ``tolerance`` (share points, default 0), ``cap_j``
 an optional yearly cap on a source (A: ``donations_max``, ``fees_max``; F: ``social_max``, ``revenue_max``),
-``per_worker`` and ``match`` F-OPS-SUBSIDY's figures, ``sub[s]`` F-BUILD-SUBSIDY's subsidy by status.
+``per_worker`` and ``match`` F-OPS-SUBSIDY's figures.
 
 Variables
 ---------
@@ -37,9 +37,10 @@ S1 A-SOURCES / F-SOURCES [paid] (per station, always hard: no yuan without a sou
 S2 [split] (totals, per group q, tags ``q,min`` and ``q,max``; the clause's mode: hard within ``tol``, or soft):
    ``sum_{s, j in q} m_src - (share_q - tol) * sum_{s,j} m_src >= 0`` and the same with ``+ tol``, ``<= 0``.
 S3 [available] (totals, one per capped source, labels the source): ``sum_s m_src[s,j] <= cap_j``.
-S4 F-OPS-SUBSIDY [city] (per station): ``m_src[s,city] - per_worker * SW[s] - sub[s] * built[s] = 0``: the
+S4 F-OPS-SUBSIDY [city] (per station): ``m_src[s,city] - per_worker * SW[s] - nb[s] * m_fac[s] = 0``: the
    city pays 50,000 yuan per social worker (§F5.2) and, with F-BUILD-SUBSIDY in force, the one-off building
-   subsidy of the stations built (§F2.4).
+   subsidy (§F2.4): the facilities money of new and upgrade stations (``nb[s]`` = 1 there, else 0), which
+   F-BUILD-SUBSIDY sets to ``sub[s] * built[s]``.
 S5 F-OPS-SUBSIDY [county_match] (per county, labels the county):
    ``sum_{s in c} m_src[s,county] - match * per_worker * sum_{s in c} SW[s] >= 0``: the county matches the
    city's operating subsidy at least ``match`` : 1 (the building subsidy is the city's alone).
@@ -161,11 +162,10 @@ def ops_city(ctx: Context) -> None:
     per = float(ctx.clause("F-OPS-SUBSIDY").figures["per_worker"])
     src = _src(ctx)
     terms: list[tuple[np.ndarray, object]] = [(src[:, 0], 1.0), (ctx.SW, -per)]
-    b = ctx.inst.clause("F-BUILD-SUBSIDY")
-    if b is not None:
-        sub = np.where(ctx.is_new, b.figures["new_station"],
-                       np.where(ctx.buildable, b.figures["upgraded_station"], 0.0))
-        terms.append((ctx.built, -sub))
+    if ctx.inst.clause("F-BUILD-SUBSIDY") is not None:
+        # The facilities money of a new or upgrade station is the city's building subsidy (F-BUILD-SUBSIDY
+        # sets it to the subsidy x built, in the year built in a horizon).
+        terms.append((ctx.m_fac, -ctx.buildable.astype(float)))
     ctx.fam("F-OPS-SUBSIDY", "city", terms, 0.0, 0.0, ctx.sidx, "yuan")
 
 

@@ -9,8 +9,9 @@ station, or a blank amount is a failure of the clause's [paid] family (a yuan wi
 * [split]: per share (A: fiscal = city + county, donations = social, fees; F: fiscal, social, revenue = fees),
   (share - tolerance) x all money <= that money <= (share + tolerance) x all money, a ``min`` and a ``max`` row.
 * [available]: a capped source's yuan <= its cap (A: donations_max, fees_max; F: social_max, revenue_max).
-* F-OPS-SUBSIDY [city]: per station, city yuan = per_worker x social workers + the building subsidy
-  (F-BUILD-SUBSIDY by status) x built.
+* F-OPS-SUBSIDY [city]: per station, city yuan = per_worker x social workers + (with F-BUILD-SUBSIDY in
+  force) the facilities money of a new or upgrade station, the building subsidy (F-BUILD-SUBSIDY checks
+  that it is the subsidy x built).
 * F-OPS-SUBSIDY [county_match]: per county, county yuan >= county_match x per_worker x its social workers.
 """
 
@@ -99,12 +100,10 @@ def available(cid: str, ctx: Context) -> None:
 
 
 def city(ctx: Context) -> None:
-    """F-OPS-SUBSIDY [city]: city yuan = per_worker x social workers + building subsidy x built."""
+    """F-OPS-SUBSIDY [city]: city yuan = per_worker x social workers + facilities of new/upgrade stations."""
     due = ctx.fig("F-OPS-SUBSIDY", "per_worker") * ctx.sw
-    if ctx.inst.clause("F-BUILD-SUBSIDY") is not None:
-        sub = np.where(ctx.status == "new", ctx.fig("F-BUILD-SUBSIDY", "new_station"),
-                       np.where(ctx.status == "upgrade", ctx.fig("F-BUILD-SUBSIDY", "upgraded_station"), 0.0))
-        due = due + sub * ctx.built
+    if ctx.inst.clause("F-BUILD-SUBSIDY") is not None:  # the building subsidy: facilities of new/upgrade stations
+        due = due + np.where(np.isin(ctx.status, ("new", "upgrade")), ctx.fac, 0.0)
     ctx.station_rows("F-OPS-SUBSIDY", "city", "city money = per_worker x social workers + building subsidy",
                      _src(ctx)[:, 0], "=", due, "yuan")
 

@@ -209,3 +209,25 @@ def test_seed_figures_are_the_documents() -> None:
     fams = {(rb.clause, rb.family) for rb in model.rows}
     assert {("A-SOURCES", "paid"), ("A-SOURCES", "split")} <= fams
     assert not any(cid == "F-OPS-SUBSIDY" for cid, _ in fams)
+
+
+def test_city_pays_the_building_subsidy(tmp_path: Path) -> None:
+    """With F-BUILD-SUBSIDY, an upgrade station's facilities money (its subsidy) is the city's."""
+    s = _settings(social_max=None)
+    s["clauses"]["F-BUILD-SUBSIDY"] = {"new_station": 0, "upgraded_station": 10000}
+    s["clauses"]["F-BUILD"] = {"new": 0, "upgraded": 1, "total": 1}
+    t = _tables()
+    t["stations"].loc[2, "status"] = "upgrade"
+    inst_dir = write_instance(tmp_path / "u", s, t)
+    plan = solve_instance(load(inst_dir), options=EXACT)
+    assert plan.status.has_solution
+    src = plan.tables["sources"].set_index(["station_id", "source"])["yuan"]
+    fac = plan.tables["budget"].set_index("station_id")["facilities"]
+    assert fac["S3"] == pytest.approx(10000.0, abs=0.01)
+    assert src[("S3", "city")] == pytest.approx(20000.0 + 10000.0, abs=0.01)
+    assert src[("S1", "city")] == pytest.approx(20000.0, abs=0.01)
+    # the money: 300,000 less 60,000 pay and 10,000 subsidy buys 230 residents (fiscal 210,000 >= 130,000)
+    assert float(plan.tables["coverage"]["covered"].sum()) == pytest.approx(230.0, abs=0.011)
+    out = tmp_path / "plan"
+    write_plan(plan, out)
+    assert _verify(inst_dir, out).exit_code == 0

@@ -258,6 +258,28 @@ def _serve_nobody(p: Plan) -> None:
     v.loc[v.index[v.offered == 1][0], "served"] = 0.0
 
 
+def _sources(p: Plan, edit: Callable[[pd.DataFrame], pd.DataFrame | None]) -> None:
+    """Funding sources (issue 15): edit sources.csv (the break helpers leave it as copied)."""
+    df = pd.read_csv(p.dir / "sources.csv", dtype={"station_id": str})
+    out = edit(df)
+    (df if out is None else out).to_csv(p.dir / "sources.csv", index=False)
+
+
+def _source_move(frm: str, to: str, amount: float) -> Callable[[Plan], None]:
+    """``amount`` yuan moved from source ``frm`` to ``to`` at the first station with that much from ``frm``."""
+    def edit(df: pd.DataFrame) -> None:
+        at = df.index[(df.source == frm) & (df.yuan >= amount)][0]
+        sid = df.at[at, "station_id"]
+        df.loc[at, "yuan"] -= amount
+        df.loc[(df.station_id == sid) & (df.source == to), "yuan"] += amount
+    return lambda p: _sources(p, edit)
+
+
+def _source_drop_station(p: Plan) -> None:
+    """A yuan with no source: the first station's rows left out of sources.csv."""
+    _sources(p, lambda df: df[df.station_id != df.station_id.iloc[0]])
+
+
 # One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
 BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     # --- a-district ---
@@ -332,6 +354,15 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou-2026", "X-MIN-SERVED", "station"): _serve_nobody,
     ("fuzhou-2026", "F-SPECIAL", "group"): _group_down("F-SPECIAL"),
     ("fuzhou-2026", "F-USES", "split"): _money_up("F-USES", "split", "services"),
+    # --- funding sources (issue 15) ---
+    ("a-district-2026", "A-SOURCES", "paid"): _source_drop_station,
+    ("a-district-2026", "A-SOURCES", "split"): _source_move("county", "social", 100000.0),
+    ("fuzhou-2026", "F-SOURCES", "paid"): _source_drop_station,
+    ("fuzhou-2026", "F-SOURCES", "split"): lambda p: p.misreport(p.pick("F-SOURCES", "split")),
+    ("fuzhou-2026", "F-SOURCES", "available"): _source_move("city", "social", 100000.0),
+    ("fuzhou-2026", "F-OPS-SUBSIDY", "city"): _source_move("city", "fees", 1000.0),
+    ("fuzhou-2026", "F-OPS-SUBSIDY", "county_match"): lambda p: p.misreport(p.pick("F-OPS-SUBSIDY",
+                                                                                 "county_match")),
 }
 
 

@@ -24,6 +24,12 @@ is already costed once on the use columns (m_fac, m_sal, m_svc, m_trn); the sour
 The city column is fixed by F-OPS-SUBSIDY [city]; without F-OPS-SUBSIDY it is 0 (the documents name city
 money only as that subsidy), and A's fiscal money is the district's own (source ``county``).
 
+Objective: ``m_src`` costs nothing (above); a soft family (the seeds: F-SOURCES [split], F-OPS-SUBSIDY
+[county_match]) loses its penalty per yuan off its row, so the plan is financed as close to the documents'
+shares and match as the money allows, and the shortfall is reported in yuan.  In a horizon every year-slice
+has its own ``m_src`` and rows, with that year's shares and caps (``share.2026`` resolved per year);
+sources.csv then carries a ``year`` column.
+
 How much social and fee money there is: the budget lines (A-BUDGET-PERCAP, F-TOTAL) bound the plan's money
 from all sources together; the shares say how that money is financed, so a share never adds money.  A cap
 ``cap_j`` bounds a source in yuan (F: 10 M social funds planned for 2025, §F5.2; 4.5 M of service revenue

@@ -231,3 +231,60 @@ def test_city_pays_the_building_subsidy(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     write_plan(plan, out)
     assert _verify(inst_dir, out).exit_code == 0
+
+
+def test_horizon_shares_resolve_per_year(tmp_path: Path) -> None:
+    """Two years (the horizon tests' instance): each year's sources hold that year's F-SOURCES shares."""
+    from tests.station import test_horizon as th
+
+    d = tmp_path / "two"
+    d.mkdir()
+    toml = th.TOML + """
+[clauses.F-SOURCES.fiscal]
+2024 = 0.9
+2025 = 0.7
+
+[clauses.F-SOURCES.social]
+2024 = 0.1
+2025 = 0.2
+
+[clauses.F-SOURCES.revenue]
+2024 = 0.0
+2025 = 0.1
+
+[clauses.F-OPS-SUBSIDY]
+per_worker = 1000
+county_match = 1
+"""
+    (d / "instance.toml").write_text(toml)
+    for name, text in (("stations", th.STATIONS), ("groups", th.GROUPS), ("services", th.SERVICES),
+                       ("staff", th.STAFF), ("departments", th.DEPARTMENTS), ("packages", th.PACKAGES)):
+        (d / f"{name}.csv").write_text(text)
+    plan = solve_instance(load(d), options=EXACT)
+    assert plan.status.has_solution
+    src = plan.tables["sources"]
+    assert set(src["year"]) == {2024, 2025}
+    want = {2024: (0.9, 0.1, 0.0), 2025: (0.7, 0.2, 0.1)}
+    sw = plan.tables["staff"].groupby("year")["social_workers"].sum()
+    for y, (fiscal, social, fees) in want.items():
+        by = src[src["year"] == y].groupby("source")["yuan"].sum()
+        whole = float(by.sum())
+        assert whole > 0
+        assert by["city"] + by["county"] == pytest.approx(fiscal * whole, abs=0.05)
+        assert by["social"] == pytest.approx(social * whole, abs=0.05)
+        assert by["fees"] == pytest.approx(fees * whole, abs=0.05)
+        assert by["county"] >= 1000.0 * sw[y] - 0.05  # one county: it matches the city's subsidy 1 : 1
+    out = tmp_path / "plan"
+    write_plan(plan, out)
+    res = _verify(d, out)
+    assert res.exit_code == 0, res.output
+    # 2025's shares moved: all of S1's 2025 social funds booked as county money
+    df = pd.read_csv(out / "sources.csv", dtype={"station_id": str})
+    at = (df["year"] == 2025) & (df["station_id"] == "S1")
+    moved = float(df.loc[at & (df["source"] == "social"), "yuan"].iloc[0])
+    assert moved > 0
+    df.loc[at & (df["source"] == "social"), "yuan"] = 0.0
+    df.loc[at & (df["source"] == "county"), "yuan"] += moved
+    df.to_csv(out / "sources.csv", index=False)
+    res = _verify(d, out)
+    assert res.exit_code == 7 and "F-SOURCES" in res.output and "2025" in res.output, res.output

@@ -184,6 +184,14 @@ def test_broken_plans_fail_verify(tmp_path: Path) -> None:
     bad = _edit_sources(out, tmp_path / "city", lambda df: _move(df, "S1", "city", "fees", 5000.0))
     res = _verify(inst_dir, bad)
     assert res.exit_code == 7 and "F-OPS-SUBSIDY" in res.output, res.output
+    # summary.json's money by source misstated
+    import json
+    bad = _edit_sources(out, tmp_path / "summary", lambda df: None)
+    summ = json.loads((bad / "summary.json").read_text())
+    summ["money_by_source"]["social"] += 1000.0
+    (bad / "summary.json").write_text(json.dumps(summ))
+    res = _verify(inst_dir, bad)
+    assert res.exit_code == 7 and "money_by_source" in res.output, res.output
     # no sources.csv at all
     bad = _edit_sources(out, tmp_path / "none", lambda df: None)
     (bad / "sources.csv").unlink()

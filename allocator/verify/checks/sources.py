@@ -5,7 +5,8 @@ nothing is imported from :mod:`allocator.station`.  ``sources.csv`` has one row 
 (``city``, ``county``, ``social``, ``fees``) with the yuan paid from it; a missing file, an unknown source or
 station, or a blank amount is a failure of the clause's [paid] family (a yuan with no source).
 
-* A-SOURCES / F-SOURCES [paid]: per station, the sources' yuan = facilities + salaries + services + training.
+* A-SOURCES / F-SOURCES [paid]: per station, the sources' yuan = facilities + salaries + services + training;
+  summary.json's ``money_by_source`` (when written) = sources.csv's sums.
 * [split]: per share (A: fiscal = city + county, donations = social, fees; F: fiscal, social, revenue = fees),
   (share - tolerance) x all money <= that money <= (share + tolerance) x all money, a ``min`` and a ``max`` row.
 * [available]: a capped source's yuan <= its cap (A: donations_max, fees_max; F: social_max, revenue_max).
@@ -57,6 +58,11 @@ def _table(ctx: Context) -> np.ndarray:
     if neg.any():
         ctx.col.fail(cid, "paid", None, "sources.csv: no negative amount",
                      f"FAIL: sources.csv has {int(neg.sum())} negative amount(s)")
+    seen = np.zeros_like(out)
+    np.add.at(seen, (si[~bad], ji[~bad]), 1.0)
+    if (seen > 1).any():
+        ctx.col.fail(cid, "paid", None, "sources.csv: one row per station and source",
+                     f"FAIL: sources.csv repeats {int((seen > 1).sum())} station x source pair(s)")
     np.add.at(out, (si[~bad], ji[~bad]), yuan[~bad])
     return out
 
@@ -71,8 +77,16 @@ def _src(ctx: Context) -> np.ndarray:
 
 def paid(cid: str, ctx: Context) -> None:
     """[paid]: the sources' yuan of each station = its money of every use (budget.csv)."""
-    ctx.station_rows(cid, "paid", "money from the sources = money of the uses", _src(ctx).sum(axis=1), "=",
+    src = _src(ctx)
+    ctx.station_rows(cid, "paid", "money from the sources = money of the uses", src.sum(axis=1), "=",
                      ctx.fac + ctx.ops, "yuan")
+    written = ctx.plan.summary.get("money_by_source")
+    if isinstance(written, dict):  # summary.json's money by source, recomputed from sources.csv
+        for j, name in enumerate(NAMES):
+            value = written.get(name)
+            ctx.col.compare(cid, "paid", None, f"summary.json money_by_source.{name} as sources.csv gives it",
+                            float(value) if isinstance(value, (int, float)) else float("nan"), "=",
+                            float(src[:, j].sum()), "yuan", only_failures=True)
 
 
 def split(cid: str, ctx: Context) -> None:

@@ -113,6 +113,14 @@ def _available(ctx: Context, cid: str) -> None:
                     labels=(SOURCES[j],))
 
 
+def _has_shares(cid: str) -> Callable[[Instance], bool]:
+    """``applies``: the clause is in force with every share stated (a path may start after the plan year)."""
+    def applies(inst: Instance) -> bool:
+        c = inst.clause(cid)
+        return c is not None and all(q in c.figures for q in GROUPS[cid])
+    return applies
+
+
 def _has_cap(cid: str) -> Callable[[Instance], bool]:
     """``applies``: the clause is in force and caps some source."""
     def applies(inst: Instance) -> bool:
@@ -127,7 +135,7 @@ def a_paid(ctx: Context) -> None:
     _paid(ctx, "A-SOURCES")
 
 
-@family("A-SOURCES", "split")
+@family("A-SOURCES", "split", applies=_has_shares("A-SOURCES"))
 def a_split(ctx: Context) -> None:
     """S2: fiscal : donations : fees as the shares of the money spent."""
     _split(ctx, "A-SOURCES")
@@ -145,7 +153,7 @@ def f_paid(ctx: Context) -> None:
     _paid(ctx, "F-SOURCES")
 
 
-@family("F-SOURCES", "split")
+@family("F-SOURCES", "split", applies=_has_shares("F-SOURCES"))
 def f_split(ctx: Context) -> None:
     """S2: fiscal : social : revenue as the shares of the money spent (the year's figures)."""
     _split(ctx, "F-SOURCES")

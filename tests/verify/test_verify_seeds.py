@@ -275,6 +275,20 @@ def _source_move(frm: str, to: str, amount: float) -> Callable[[Plan], None]:
     return lambda p: _sources(p, edit)
 
 
+def _social_over_cap(p: Plan) -> None:
+    """F-SOURCES [available]: social funds raised past the cap (the yuan taken from the city at one station)."""
+    def edit(df: pd.DataFrame) -> None:
+        over = figure(p.inst, "F-SOURCES", "social_max") - float(df.yuan[df.source == "social"].sum()) + 1000.0
+        for at in df.index[df.source == "city"]:  # station by station: each stays fully paid
+            take = min(over, float(df.at[at, "yuan"]))
+            df.loc[at, "yuan"] -= take
+            df.loc[(df.station_id == df.at[at, "station_id"]) & (df.source == "social"), "yuan"] += take
+            over -= take
+            if over <= 0:
+                break
+    _sources(p, edit)
+
+
 def _source_drop_station(p: Plan) -> None:
     """A yuan with no source: the first station's rows left out of sources.csv."""
     _sources(p, lambda df: df[df.station_id != df.station_id.iloc[0]])
@@ -359,7 +373,7 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("a-district-2026", "A-SOURCES", "split"): _source_move("county", "social", 100000.0),
     ("fuzhou-2026", "F-SOURCES", "paid"): _source_drop_station,
     ("fuzhou-2026", "F-SOURCES", "split"): lambda p: p.misreport(p.pick("F-SOURCES", "split")),
-    ("fuzhou-2026", "F-SOURCES", "available"): _source_move("city", "social", 100000.0),
+    ("fuzhou-2026", "F-SOURCES", "available"): _social_over_cap,
     ("fuzhou-2026", "F-OPS-SUBSIDY", "city"): _source_move("city", "fees", 1000.0),
     ("fuzhou-2026", "F-OPS-SUBSIDY", "county_match"): lambda p: p.misreport(p.pick("F-OPS-SUBSIDY",
                                                                                  "county_match")),

@@ -299,7 +299,10 @@ def a_settings() -> dict:
             "A-BUDGET-PERCAP": {**hard, "per_capita": 105, "today": 82},
             "A-SPLIT": {**hard, "facilities": 0.30, "salaries": 0.25, "services": 0.45},
             "A-DIRECT-MIN": {**hard, "share": 0.45},
-            "A-SOURCES": {"fiscal": 0.75, "donations": 0.15, "fees": 0.10, "social_target": 0.30},
+            # §A2.2 today's 75 : 15 : 10 as a split of the money spent (hard, tolerance 0); A gives no amount of
+            # donations or fees, so no cap: the shares finance the money A-BUDGET-PERCAP allows, never add to it.
+            "A-SOURCES": {"mode": {"paid": "hard", "split": "hard"}, "fiscal": 0.75, "donations": 0.15,
+                          "fees": 0.10, "social_target": 0.30},
             # Issue 15: cost lines in the services money, hard (a cost is paid); meals and providers in services.csv.
             "A-MEAL": {**hard, "government_share": 0.6, "government_per_meal": 8, "resident_per_meal": 5.3},
             "A-SOCIAL-SUBSIDY": {**hard, "per_person": 200, "rent_relief": 0.3},
@@ -485,15 +488,26 @@ def f_settings() -> dict:
             "F-SALARY": {"mode": "soft", "penalty": 0.01, "annual_average": 60000, "monthly_min": 3500,
                          "monthly_max": 4500, "seniority_bonus_monthly": 500, "seniority_years": 3},
             "F-BUILD-SUBSIDY": {**hard, "new_station": 100000, "upgraded_station": 50000},
-            "F-OPS-SUBSIDY": {**hard, "per_worker": 50000, "county_match": 1},
+            # §F5.2: 50,000 yuan per social worker from the city, the county matching >= 1 : 1.  The match is soft:
+            # 100,000 fiscal yuan per worker on the 600+ in post exceeds F-SOURCES' 70 % of the 45 M (conflict).
+            # Penalty 0.001 per yuan (as F-TOTAL construction): at 0.01 a worker's 50,000 unmatched yuan cost more
+            # than the staffing clauses' 400 per worker short, and the horizon plan kept ~100 fewer workers.
+            "F-OPS-SUBSIDY": {"mode": {"station": "hard", "city": "hard", "county_match": "soft"}, "penalty": 0.001,
+                              "per_worker": 50000, "county_match": 1},
             "F-OPS-STATION": {"mode": "soft", "penalty": 0.01, "rural_min": 80000, "rural_max": 100000,
                               "urban_min": 150000},
             "F-TOTAL": {"mode": {"operations": "hard", "construction": "soft"}, "penalty": 0.001,
                         "total": 180_000_000, "construction": 45_000_000, "operations_per_year": 45_000_000,
                         "note": "construction soft: the subsidies need 11.5 M of the 45 M booked (conflict 3)"},
             "F-USES": {**hard, "salaries": 0.60, "services": 0.30, "training": 0.10},
-            "F-SOURCES": {"fiscal": {"2024": 0.90, "2026": 0.70}, "social": {"2024": 0.10, "2026": 0.20},
-                          "revenue": {"2024": 0.0, "2026": 0.10}},
+            # §F2.3 90 : 10 today (fees under 5 %, §F2.4: 5 + 5), §F8.2 social 15 % in 2025, §F7.2 70 : 20 : 10 by
+            # 2026.  Split soft (0.001 per yuan off the share): the city's subsidies alone pass 70 % (above).
+            # Available: 10 M social funds (§F5.2, 2025 target), 4.5 M service revenue (§F7.2, 2024 estimate).
+            "F-SOURCES": {"mode": {"paid": "hard", "split": "soft", "available": "hard"}, "penalty": 0.001,
+                          "fiscal": {"2024": 0.90, "2025": 0.80, "2026": 0.70},
+                          "social": {"2024": 0.05, "2025": 0.15, "2026": 0.20},
+                          "revenue": {"2024": 0.05, "2025": 0.05, "2026": 0.10},
+                          "social_max": {"2024": 10_000_000}, "revenue_max": {"2024": 4_500_000}},
             "F-FISCAL-FLOOR": {"share": 0.03},
             "F-AREA": {**hard, "min_m2": 80, "service_share": 0.60, "office_share": 0.30, "display_share": 0.10},
             "F-COVERAGE": {**hard, "share": {"2024": 0.90, "2025": 1.0}, "urban": 1.0, "rural": 0.8},
@@ -577,6 +591,12 @@ PROVENANCE = {
              "at 3,500 today's 203 admin + 60 social workers (11.05 M) would not fit A-SPLIT's 11.025 M salaries"),
             ("instance.toml", "[clauses.A-STAFF-MIX]", "A4.1, A6.1", "3 : 4 : 3 as written, no tolerance (the "
              "document gives none; an instance may set `tolerance`)"),
+            ("instance.toml", "[clauses.A-SOURCES]", "A2.2, A3.2, A6.3", "fiscal : donations : fees 75 : 15 : 10 "
+             "(today, the document's only figures before 2028) as a split of the money spent (`split` hard, "
+             "tolerance 0: the instance's choice); every yuan paid from a source (`paid`). A's fiscal money is the "
+             "district's own (source `county`); A gives no amount of donations or fees, so no cap (`available` "
+             "not stated): the shares finance the money A-BUDGET-PERCAP allows, they never add to it. "
+             "`social_target` 30 % is for 2028, beyond the seeds' years"),
             ("instance.toml", "[clauses.A-SPLIT]", "A6.3 + instance's reading", "read as the budget's three lines "
              "(caps of 13.23 / 11.025 / 19.845 M), not a split of the money spent: A6.3 states them as amounts of "
              "the 44.1 M, its own audit rule is a floor ('45 % or more' straight to residents: A-DIRECT-MIN), "
@@ -649,6 +669,16 @@ PROVENANCE = {
             ("instance.toml", "[clauses.F-PRO-SHARE]", "§F3.2, F8.2, F9.1", "share of the services offered that are "
              "professional, 40 % / 55 % / 60 % (2024/2025/2026); soft at 500 per service short; case_management "
              "70 % recorded only"),
+            ("instance.toml", "[clauses.F-SOURCES]", "F2.3, F2.4, F8.2, F7.2, F5.2", "fiscal : social : revenue "
+             "90 : 5 : 5 in 2024 (90 : 10 today, §F2.3; fees under 5 %, §F2.4), 80 : 15 : 5 in 2025 (social 15 %, "
+             "§F8.2; the rest the instance's choice), 70 : 20 : 10 in 2026 (§F7.2) as a split of the money spent "
+             "(`split` soft, 0.001 per yuan off the share: the instance's choice, the city's subsidies alone pass "
+             "70 %); at most 10 M social funds (§F5.2, the 2025 target) and 4.5 M service revenue (§F7.2, the 2024 "
+             "estimate) a year (`available`, hard); every yuan paid from a source (`paid`, hard)"),
+            ("instance.toml", "[clauses.F-OPS-SUBSIDY]", "F5.2, F2.4", "the city pays 50,000 yuan per social worker "
+             "and the building subsidies (`city`, hard); the county matches the operating subsidy >= 1 : 1 "
+             "(`county_match`, soft at 0.001 per yuan: 100,000 fiscal yuan per worker does not fit the 45 M; at "
+             "0.01 the unmatched yuan outweighed the staffing clauses and the horizon plan kept ~100 fewer workers)"),
         ],
     },
 }

@@ -14,7 +14,7 @@ Scopes
 ``packages``  department resource packages (the assignment layer);
 ``circle``    the 15-minute service circle (travel times);
 ``info``      recorded and reported; no allocation decision can break it
-              (sources of funds, satisfaction, response times, ...).
+              (satisfaction, response times, ...).
 """
 
 from __future__ import annotations
@@ -132,9 +132,13 @@ CLAUSES: tuple[ClauseSpec, ...] = (
        ("facilities", "salaries", "services")),
     _c("A-DIRECT-MIN", "share of spending going straight to residents' services", "A6.3", "model",
        [_f("share", "share", "share of spending")], ("total",)),
-    _c("A-SOURCES", "sources of funds: fiscal : donations : fees", "A2.2, A3.2, A6.3", "info",
+    _c("A-SOURCES", "sources of funds: fiscal : donations : fees", "A2.2, A3.2, A6.3", "model",
        [_f("fiscal", "share", "share"), _f("donations", "share", "share"), _f("fees", "share", "share"),
-        _f("social_target", "share", "share by 2028", **_opt)], (), ("fiscal", "donations", "fees")),
+        _f("social_target", "share", "share by 2028", **_opt),
+        _f("tolerance", "share", "share points either side of the split", **_opt),
+        _f("donations_max", "money", "yuan per year available", **_opt),
+        _f("fees_max", "money", "yuan per year available", **_opt)],
+       ("paid", "split", "available"), ("fiscal", "donations", "fees")),
     # Issue 15: cost lines paid from the services money (allocator/station/families/services_policy.py).
     _c("A-MEAL", "elderly meal price split: the government's part paid per meal served", "A6.3", "model",
        [_f("government_share", "share", "share of the meal price"),
@@ -147,7 +151,7 @@ CLAUSES: tuple[ClauseSpec, ...] = (
        [_f("new_station", "money", "yuan"), _f("upgraded_station", "money", "yuan")], ("station",)),
     _c("F-OPS-SUBSIDY", "operating subsidy per social worker per year", "F5.2", "model",
        [_f("per_worker", "money", "yuan per social worker per year"),
-        _f("county_match", "number", "county yuan per city yuan")], ("station",)),
+        _f("county_match", "number", "county yuan per city yuan")], ("station", "city", "county_match")),
     _c("F-OPS-STATION", "operating funds per station per year", "F2.3, F2.4", "model",
        [_f("rural_min", "money", "yuan per year"), _f("rural_max", "money", "yuan per year", **_opt),
         _f("urban_min", "money", "yuan per year")], ("station",)),
@@ -159,9 +163,13 @@ CLAUSES: tuple[ClauseSpec, ...] = (
         _f("training", "share", "share of operating funds"),
         _f("tolerance", "share", "share points either side of the split", **_opt)],
        ("salaries", "services", "training", "split"), ("salaries", "services", "training")),
-    _c("F-SOURCES", "sources: fiscal : social : service revenue", "F2.3, F7.2", "info",
+    _c("F-SOURCES", "sources: fiscal : social : service revenue", "F2.3, F5.2, F7.2, F8.2", "model",
        [_f("fiscal", "share", "share", **_path), _f("social", "share", "share", **_path),
-        _f("revenue", "share", "share", **_path)], (), ("fiscal", "social", "revenue")),
+        _f("revenue", "share", "share", **_path),
+        _f("tolerance", "share", "share points either side of the split", **_opt),
+        _f("social_max", "money", "yuan per year available", **_opt, **_path),
+        _f("revenue_max", "money", "yuan per year available", **_opt, **_path)],
+       ("paid", "split", "available"), ("fiscal", "social", "revenue")),
     _c("F-FISCAL-FLOOR", "fiscal input as a share of livelihood spending", "F6.1", "info",
        [_f("share", "share", "share of livelihood spending")]),
     # --- stations, space, coverage ---------------------------------------

@@ -455,12 +455,36 @@ def _check_clauses(ck: TomlChecker, sec: dict[str, Any], year: int | None) -> li
                 ck.add(key, f"{total:g}", "shares_sum",
                        f"{cid} shares {terms} sum to {total:g}, not 1 (change them together so they still "
                        "sum to 1)")
+        _path_shares_sum(ck, key, cid, spec.sums_to_one, figures, paths, year)
         note = body.get("note", "")
         if isinstance(note, DATES):
             ck.add(f"{key}.note", note, "wrong_type", "must be text, not a date")
         clauses.append(Clause(cid, in_force, figures, paths, modes or {"*": "hard"}, penalties,
                               str(note)))
     return clauses
+
+
+def _path_shares_sum(ck: TomlChecker, key: str, cid: str, names: tuple[str, ...], figures: dict[str, float],
+                     paths: dict[str, tuple[tuple[int, float], ...]], year: int | None) -> None:
+    """Shares that must sum to 1 and move by year (F-SOURCES) sum to 1 in every year a path states.
+
+    The check above sees the plan year only (and no year at all in a horizon instance); a path that sums to
+    1 in 2026 but not in 2025 would reach the 2025 slice unchecked.
+    """
+    if not names or not any(n in paths for n in names):
+        return
+    for y in sorted({y for n in names for y, _ in paths.get(n, ())}):
+        if y == year:
+            continue  # checked on the plan year's figures
+        vals = [_resolve_path(list(paths[n]), y, False) if n in paths else figures.get(n) for n in names]
+        if any(v is None for v in vals):
+            continue
+        total = sum(v for v in vals if v is not None)
+        if abs(total - 1.0) > SUM_TOL:
+            terms = " + ".join(f"{n} {v:g}" for n, v in zip(names, vals, strict=True))
+            ck.add(key, f"{total:g}", "shares_sum",
+                   f"{cid} shares in {y}: {terms} sum to {total:g}, not 1 (each year's shares must sum to 1)")
+            return
 
 
 def _resolve_path(points: list[tuple[int, float]], year: int | None, flow: bool) -> float | None:

@@ -81,6 +81,12 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
         works[col] = np.round(x[model.col(z)], 6) if z in model.columns else np.nan
     out = {"staff": staff, "budget": budget, "services": services, "coverage": coverage, "stations": works,
            "clauses": clause_table(instance, model, x)}
+    if "m_src" in model.columns:  # A-SOURCES / F-SOURCES: the money of each station by source (sources.csv)
+        src = np.round(x[model.col("m_src")] * MONEY, 2)  # stations x (city, county, social, fees)
+        names = ("city", "county", "social", "fees")
+        out["sources"] = pd.DataFrame({"station_id": np.repeat(ids, len(names)),
+                                       "county": np.repeat(np.asarray(st["county"], dtype=object), len(names)),
+                                       "source": np.tile(names, S), "yuan": src.ravel()})
     if moves is not None:
         out["moves"] = moves
     return out
@@ -190,4 +196,7 @@ def plan_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str, An
                         "section": BY_ID[r.clause_id].section} for _, r in devs.iterrows()],
         "binding": sorted({f"{r.clause_id}:{r.family}"
                            for r in cl[cl["binding"] & (cl["mode"] == "hard")].itertuples()}),
+        **({"money_by_source": {k: round(float(v), 2) for k, v in
+                                t["sources"].groupby("source", sort=False)["yuan"].sum().items()}}
+           if "sources" in t else {}),
     }

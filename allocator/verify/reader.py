@@ -59,6 +59,7 @@ class PlanData:
     # Issue 15's optional columns, by "file:column" (budget.csv social_subsidy, meal_subsidy, service_points;
     # stations.csv service_points), per station (nan where a cell is blank); absent columns are not keys.
     optional: dict[str, np.ndarray] | None = None
+    sources: pd.DataFrame | None = None  # sources.csv (A-SOURCES / F-SOURCES), if written
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -269,4 +270,5 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
     budget_moves = _numeric(col, budget_df, "moves", "budget.csv") if "moves" in budget_df.columns else None
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
                     summary, manifest, _served(inst, plan_dir, ids), moves, budget_moves,
-                    _optional({"budget.csv": budget_df, "stations.csv": st_df}))
+                    _optional({"budget.csv": budget_df, "stations.csv": st_df}),
+                    _read_csv(plan_dir / "sources.csv") if (plan_dir / "sources.csv").is_file() else None)

@@ -48,6 +48,7 @@ CASES = [
     ("unknown_eligible_station", "packages.csv",     2,    "eligible",                  "unknown_reference"),
     ("shares_sum_a_split",    "instance.toml",       89,   "clauses.A-SPLIT",           "shares_sum"),
     ("shares_sum_f_uses",     "instance.toml",       106,  "clauses.F-USES",            "shares_sum"),
+    ("shares_sum_f_sources_path", "instance.toml",   106,  "clauses.F-SOURCES",         "shares_sum"),
     ("zone_shares_sum",       "stations.csv",        3,    ZONES,                       "shares_sum"),
     ("unknown_clause",        "instance.toml",       103,  "clauses.A-TRAINNG",         "unknown_clause"),
     ("unknown_key",           "instance.toml",       6,    "instance.descripton",       "unknown_key"),

@@ -248,7 +248,10 @@ CLAUSE_FIGURES: dict[str, dict[str, dict[str, Any]]] = {
         "F-OPS-STATION": {"rural_min": 80_000, "rural_max": 100_000, "urban_min": 150_000},
         "F-TOTAL": {"total": 180_000_000, "construction": 45_000_000, "operations_per_year": 45_000_000},
         "F-USES": {"salaries": 0.60, "services": 0.30, "training": 0.10},
-        "F-SOURCES": {"fiscal": [0.90, 0.70], "social": [0.10, 0.20], "revenue": [0.0, 0.10]},
+        # §F2.3 90 % fiscal today, §F8.2 social 15 % in 2025, §F7.2 70 : 20 : 10 by 2026 (2024's 5 : 5 split of
+        # the other 10 % and 2025's fiscal are the instance's)
+        "F-SOURCES": {"fiscal": ((2024, 0.90), (2026, 0.70)), "social": ((2025, 0.15), (2026, 0.20)),
+                      "revenue": ((2026, 0.10),)},
         "F-FISCAL-FLOOR": {"share": 0.03},
         "F-AREA": {"min_m2": 80, "service_share": 0.60, "office_share": 0.30, "display_share": 0.10},
         "F-COVERAGE": {"share": ((2024, 0.90), (2025, 1.0)), "urban": 1.0, "rural": 0.80},

@@ -275,6 +275,42 @@ def _too_many_points(p: Plan) -> None:
     s.loc[s.station_id == sid, "service_points"] += 10
 
 
+def _sources(p: Plan, edit: Callable[[pd.DataFrame], pd.DataFrame | None]) -> None:
+    """Funding sources (issue 15): edit sources.csv (the break helpers leave it as copied)."""
+    df = pd.read_csv(p.dir / "sources.csv", dtype={"station_id": str})
+    out = edit(df)
+    (df if out is None else out).to_csv(p.dir / "sources.csv", index=False)
+
+
+def _source_move(frm: str, to: str, amount: float) -> Callable[[Plan], None]:
+    """``amount`` yuan moved from source ``frm`` to ``to`` at the first station with that much from ``frm``."""
+    def edit(df: pd.DataFrame) -> None:
+        at = df.index[(df.source == frm) & (df.yuan >= amount)][0]
+        sid = df.at[at, "station_id"]
+        df.loc[at, "yuan"] -= amount
+        df.loc[(df.station_id == sid) & (df.source == to), "yuan"] += amount
+    return lambda p: _sources(p, edit)
+
+
+def _social_over_cap(p: Plan) -> None:
+    """F-SOURCES [available]: social funds raised past the cap (the yuan taken from the city at one station)."""
+    def edit(df: pd.DataFrame) -> None:
+        over = figure(p.inst, "F-SOURCES", "social_max") - float(df.yuan[df.source == "social"].sum()) + 1000.0
+        for at in df.index[df.source == "city"]:  # station by station: each stays fully paid
+            take = min(over, float(df.at[at, "yuan"]))
+            df.loc[at, "yuan"] -= take
+            df.loc[(df.station_id == df.at[at, "station_id"]) & (df.source == "social"), "yuan"] += take
+            over -= take
+            if over <= 0:
+                break
+    _sources(p, edit)
+
+
+def _source_drop_station(p: Plan) -> None:
+    """A yuan with no source: the first station's rows left out of sources.csv."""
+    _sources(p, lambda df: df[df.station_id != df.station_id.iloc[0]])
+
+
 # One break per clause family the seed plans contain: (seed, clause id, family) -> edit.
 def _moves_over_cap(p: Plan) -> None:
     """X-MOVES [cap]: moves.csv gains a move of max_per_year + 1 workers (two stations of one county)."""
@@ -368,6 +404,15 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("a-district-2026", "A-SOCIAL-SUBSIDY", "station"): _line_short("social_subsidy"),
     ("a-district-2026", "A-MEAL", "station"): _line_short("meal_subsidy"),
     ("fuzhou-2026", "F-PRO-SHARE", "share"): lambda p: p.misreport(p.pick("F-PRO-SHARE", "share")),
+    # --- funding sources (issue 15) ---
+    ("a-district-2026", "A-SOURCES", "paid"): _source_drop_station,
+    ("a-district-2026", "A-SOURCES", "split"): _source_move("county", "social", 100000.0),
+    ("fuzhou-2026", "F-SOURCES", "paid"): _source_drop_station,
+    ("fuzhou-2026", "F-SOURCES", "split"): lambda p: p.misreport(p.pick("F-SOURCES", "split")),
+    ("fuzhou-2026", "F-SOURCES", "available"): _social_over_cap,
+    ("fuzhou-2026", "F-OPS-SUBSIDY", "city"): _source_move("city", "fees", 1000.0),
+    ("fuzhou-2026", "F-OPS-SUBSIDY", "county_match"): lambda p: p.misreport(p.pick("F-OPS-SUBSIDY",
+                                                                                 "county_match")),
 }
 
 

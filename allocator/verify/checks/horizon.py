@@ -343,7 +343,9 @@ def check_each_year(inst: Instance, plan_dir: Path, col: Collector) -> None:
     for k, y in enumerate(inst.years):
         with tempfile.TemporaryDirectory(prefix=f"verify-{y}-") as tmp:
             d = Path(tmp)
-            for f in ("staff", "budget", "services", "coverage", "stations", "clauses"):
+            for f in ("staff", "budget", "services", "coverage", "stations", "clauses", "sources"):
+                if f == "sources" and not (plan_dir / "sources.csv").is_file():
+                    continue  # written only where A-SOURCES or F-SOURCES is in force
                 df = pd.read_csv(plan_dir / f"{f}.csv", dtype=str, keep_default_na=False)
                 df = df[df["year"] == str(y)].drop(columns=["year"] + (["built_year"] if f == "stations" else []))
                 if f == "stations":  # the one-year reader takes ``built`` for a new station as in operation

@@ -16,6 +16,7 @@ or POLICY.md has none, the row's ``figure`` says "instance:" and ``INSTANCE_FIGU
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tomllib
@@ -29,7 +30,11 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ["fuzhou-2026", "a-district-2026", "fuzhou"]
+# The multi-year Fuzhou seed takes ~30 s to solve alone but ~90 s on the shared machine: it runs when
+# ALLOCATOR_SLOW_SEEDS=1 (the check itself handles the year column and each year's figure).
+SLOW = os.environ.get("ALLOCATOR_SLOW_SEEDS") == "1"
+SEEDS = ["fuzhou-2026", "a-district-2026",
+         pytest.param("fuzhou", marks=pytest.mark.skipif(not SLOW, reason="multi-year seed: ALLOCATOR_SLOW_SEEDS=1"))]
 
 # tolerance on a shortfall, in the clause's unit: the plan's files carry 6 decimals and money rounds to fen
 TOL = 1e-3
@@ -117,7 +122,7 @@ def load_years(instance: Path, plan: Path) -> list[Year]:
     for year in sorted(frames["stations"]["year"].unique()):
         f = {n: df[df["year"] == year].drop(columns="year") for n, df in frames.items()}
         st = inst.join(f["stations"].set_index("station_id"))
-        st = st.join(f["staff"].set_index("station_id"), rsuffix="_staff")
+        st = st.join(f["staff"].set_index("station_id"))
         st = st.join(f["budget"].set_index("station_id"))
         st["ops"] = st["salaries"] + st["services"] + st["training"]
         st["senior"] = senior.reindex(st.index, fill_value=0)

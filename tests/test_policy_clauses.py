@@ -479,6 +479,7 @@ def test_engine_agrees_with_policy(seed: tuple[Path, Path, dict]) -> None:
         v = states.get((cid, fam))
         if v is not None and v.startswith("broken") != broken:
             mismatches.append(f"{cid} [{fam}]: verify says {v!r}, clauses.csv says {'broken' if broken else 'met'}")
+    mismatches += mode_mismatches(instance, plan)
     in_force = {cid for cid, body in verify_in_force(instance).items() if body}
     missing = sorted({r.clause for r in RULES if r.clause in in_force} - {c for c, _, _ in engine})
     print(f"\n{instance.name}: {len(compared)} family-years compared "
@@ -495,3 +496,18 @@ def verify_in_force(instance: Path) -> dict[str, bool]:
     """Clause id -> whether the instance puts it in force with a mode (hard or soft)."""
     toml = tomllib.loads((instance / "instance.toml").read_text(encoding="utf-8"))
     return {cid: "mode" in body for cid, body in toml.get("clauses", {}).items()}
+
+
+def mode_mismatches(instance: Path, plan: Path) -> list[str]:
+    """Each clauses.csv row's mode is the instance's: ``mode = "soft"`` or a per-family table of modes."""
+    toml = tomllib.loads((instance / "instance.toml").read_text(encoding="utf-8"))
+    c = pd.read_csv(plan / "clauses.csv")
+    out = []
+    for (cid, fam), modes in c.groupby(["clause_id", "family"])["mode"]:
+        body = toml.get("clauses", {}).get(cid, {})
+        want = body.get("mode")
+        if isinstance(want, dict):
+            want = want.get(fam)
+        if want is not None and set(modes) != {want}:
+            out.append(f"{cid} [{fam}]: clauses.csv mode {sorted(set(modes))}, instance.toml says {want!r}")
+    return out

@@ -48,6 +48,9 @@ F_CERT_SHARE = {2024: 0.18, 2025: 0.30, 2026: 0.35}     # F-CERT-RATE §F3.2, F6
 F_CERT_INTERMEDIATE = 0.10                                # F-CERT-RATE intermediate level >= 10 %
 F_IN_POST = {2024: 600.0, 2026: 1200.0}                    # F-HIRING §F3.3, F5.3, F8.2
 F_OPERATIONS = {2024: 30e6, 2025: 45e6}                  # F-TOTAL: 30 M in 2024 (half a year), then 45 M a year
+F_RECRUITED = {2024: 500.0}                              # F-HIRING: 500 recruited in 2024 (May)
+F_LOCAL_HIRES = {2024: 200.0}                            # F-LOCAL-HIRE: 200 local hires in 2024
+F_LOCAL_SHARE = 0.4                                      # F-LOCAL-HIRE: rural hires locally registered >= 40 %
 F_COVERAGE = {2024: 0.9, 2025: 1.0}                      # F-COVERAGE §F3.2, F3.3
 F_DEMO = {2025: 10.0, 2026: 15.0}                          # F-DEMO §F3.1, F3.3
 
@@ -89,6 +92,7 @@ class Year:
     cov: pd.DataFrame      # coverage rows with the group's special flag
     svc: pd.DataFrame      # services rows with min_served
     toml: dict[str, Any]
+    hires: pd.DataFrame | None = None   # hires.csv rows with the station's area_type (multi-year plans)
 
     @property
     def active(self) -> pd.Series:
@@ -115,6 +119,9 @@ def load_years(instance: Path, plan: Path) -> list[Year]:
     min_served = pd.read_csv(instance / "services.csv").set_index("service_id")["min_served"]
     special = {g: bool(v.get("special", False)) for g, v in toml["groups"].items()}
     frames = {n: pd.read_csv(plan / f"{n}.csv") for n in ("stations", "staff", "budget", "coverage", "services")}
+    hires = pd.read_csv(plan / "hires.csv") if (plan / "hires.csv").exists() else None
+    if hires is not None:
+        hires = hires.join(inst["area_type"], on="station_id")
     if "year" not in frames["stations"]:
         for df in frames.values():
             df["year"] = toml["instance"]["year"]
@@ -128,7 +135,8 @@ def load_years(instance: Path, plan: Path) -> list[Year]:
         st["senior"] = senior.reindex(st.index, fill_value=0)
         cov = f["coverage"].assign(special=lambda d: d["group"].map(special))
         svc = f["services"].assign(min_served=lambda d: d["service_id"].map(min_served))
-        years.append(Year(int(year), st, cov, svc, toml))
+        h = None if hires is None else hires[hires["year"] == year]
+        years.append(Year(int(year), st, cov, svc, toml, h))
     return years
 
 
@@ -194,6 +202,30 @@ def built_now(y: Year) -> pd.Series:
     if "built_year" in y.st:
         return y.st["built_year"] == y.year
     return y.st["built"] == 1
+
+
+def sw_hires(y: Year) -> pd.DataFrame | None:
+    return None if y.hires is None else y.hires[y.hires["type"] == "social_worker"]
+
+
+def recruited(y: Year) -> pd.Series | None:
+    h, cap = sw_hires(y), at(F_RECRUITED, y.year)
+    return None if h is None or cap is None or y.year not in F_RECRUITED else total(h["hires"].sum() - cap)
+
+
+def local_count(y: Year) -> pd.Series | None:
+    h = sw_hires(y)
+    if h is None or y.year not in F_LOCAL_HIRES:
+        return None
+    return total(F_LOCAL_HIRES[y.year] - h.loc[h["local"].astype(bool), "hires"].sum())
+
+
+def local_share(y: Year) -> pd.Series | None:
+    h = sw_hires(y)
+    if h is None:
+        return None
+    rural = h[h["area_type"] == "rural"]
+    return total(F_LOCAL_SHARE * rural["hires"].sum() - rural.loc[rural["local"].astype(bool), "hires"].sum())
 
 
 def demo_standard(y: Year) -> pd.Series:
@@ -266,6 +298,12 @@ RULES: list[Rule] = [
          lambda y: total(1200 - _sw(y))),
     Rule("F-HIRING", "in_post", "600 (2024), 1,200 (2026)", "sum staff.social_workers >= figure(year)",
          lambda y: opt(at(F_IN_POST, y.year, y.interpolates("F-HIRING", "in_post")), lambda n: total(n - _sw(y)))),
+    Rule("F-HIRING", "recruited", "500 recruited in 2024", "sum hires.csv social-worker hires in 2024 <= 500",
+         recruited),
+    Rule("F-LOCAL-HIRE", "count", "200 local hires in 2024", "sum hires.csv hires with local in 2024 >= 200",
+         local_count),
+    Rule("F-LOCAL-HIRE", "share", "rural hires local >= 40 %", "local rural hires >= 0.4 * rural hires",
+         local_share),
     Rule("F-SW-URBAN", "station", ">= 5 per urban station", "social_workers >= 5 at every open urban station",
          lambda y: at_least(y.st["social_workers"], 5, y.active & y.urban)),
     Rule("F-SW-RURAL", "station", ">= 3 per rural station", "social_workers >= 3 at every open rural station",

@@ -5,7 +5,10 @@ The check below is written from ``/work/shared/POLICY.md``'s figures and the pla
 only: it imports nothing from ``allocator.verify`` or ``allocator.station``. For every clause family the
 engine reports in ``clauses.csv`` and that the table ``RULES`` knows, the set of stations (or the one total)
 where the clause is broken must be the same in three places: this check, ``clauses.csv``'s ``deviation``
-column and ``allocator verify --json``'s state. Families the table does not know (other helpers are adding
+column and ``allocator verify --json``'s state, and the family's total deviation must equal this check's
+total shortfall (``AMOUNT_EXCEPTIONS`` lists where it may not, and why). Every row's hard/soft mode must be
+the instance's. Multi-year plans are checked year by year with each year's figure; rows without a year
+(horizon totals) by ``HORIZON_RULES``. Families the table does not know (other helpers are adding
 clauses) are listed in the test output, not failed. Add a clause by appending a ``Rule`` row.
 
 The instance.toml is read only to know which clauses are in force (and the group list / special flags,

@@ -113,6 +113,9 @@ def test_assign_year_lists_only_that_years_hires(two: Path, two_plan: Path, tmp_
     assert len(roster) + int(listed["hires"].sum()) == in_post  # the stock in post = roster + that year's hires
     if year == 2025:
         assert roster["worker_id"].str.startswith("hire-2024-").sum() >= 1  # 2024's hires are in post now
+    assert json.loads((out / "assignment.json").read_text())["year"] == year
+    given = pd.read_csv(out / "staff_in_post.csv")
+    assert sorted(given["worker_id"]) == sorted(roster["worker_id"])  # the roster places exactly that staff
 
 
 def test_decompose_refuses_a_horizon_naming_why(two: Path, tmp_path: Path) -> None:

@@ -138,3 +138,10 @@ def test_sweep_on_a_horizon_sums_money_and_need_over_the_years(two: Path, tmp_pa
     assert res.loc["baseline", "money_facilities"] == pytest.approx(100_000)
     assert res.loc["baseline", "covered"] == pytest.approx(80.0)  # 40 residents in each year
     assert res.loc["more-2025", "social_workers"] == 5  # in post in the last year
+
+
+def test_horizon_totals_give_shares_in_per_cent(two: Path) -> None:
+    plan = solve_instance(load(two), options=SolveOptions(mip_gap=0.0))
+    h = horizon_totals(plan)
+    path = plan.tables["path"].set_index("year")
+    assert h["2025 certified %"] == pytest.approx(100 * path.loc[2025, "certified_share"])

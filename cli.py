@@ -547,8 +547,10 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
     except PlanReadError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INPUT)
-    if instance.horizon is not None or year is not None:
+    horizon = instance.horizon is not None
+    if horizon or year is not None:
         instance, plan = _one_year_of(instance, plan, year)
+        year = instance.year if horizon else None
     left = deadline.remaining()
     # the package GAP gets at most half the time left (less the margin), the roster the rest of the deadline
     half = None if left is None else max(1e-3, (left - deadline.margin()) / 2)
@@ -559,7 +561,7 @@ def assign(instance_path: str, plan_dir: str, solver: str, max_moves: int, out: 
         click.echo(f"Roster: {ro.status.value.upper()}: {ro.message}", err=True)
         sys.exit(_STATUS_EXIT[ro.status.value])
     if out:
-        write_assignment(res, ro, out)
+        write_assignment(res, ro, out, year, instance.staff.to_frame() if year is not None else None)
     if as_json:
         _echo_json(assignment_summary(res, ro))
     else:

@@ -109,8 +109,10 @@ def horizon_totals(plan: Plan) -> dict[str, float]:
     out["horizon sw_in_post (end)"] = float(path["sw_in_post"].iloc[-1])
     for r in path.itertuples(index=False):
         for c in _PER_YEAR:
-            if hasattr(r, c):
-                out[f"{int(r.year)} {c}"] = float(getattr(r, c))
+            if hasattr(r, c):  # shares in per cent, so a one-decimal table still shows them
+                share = c.endswith("_share")
+                out[f"{int(r.year)} {c.replace('_share', ' %') if share else c}"] = \
+                    float(getattr(r, c)) * (100.0 if share else 1.0)
     return out
 
 

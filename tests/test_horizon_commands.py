@@ -113,6 +113,9 @@ def test_assign_year_lists_only_that_years_hires(two: Path, two_plan: Path, tmp_
     assert len(roster) + int(listed["hires"].sum()) == in_post  # the stock in post = roster + that year's hires
     if year == 2025:
         assert roster["worker_id"].str.startswith("hire-2024-").sum() >= 1  # 2024's hires are in post now
+    assert json.loads((out / "assignment.json").read_text())["year"] == year
+    given = pd.read_csv(out / "staff_in_post.csv")
+    assert sorted(given["worker_id"]) == sorted(roster["worker_id"])  # the roster places exactly that staff
 
 
 def test_decompose_refuses_a_horizon_naming_why(two: Path, tmp_path: Path) -> None:
@@ -135,3 +138,10 @@ def test_sweep_on_a_horizon_sums_money_and_need_over_the_years(two: Path, tmp_pa
     assert res.loc["baseline", "money_facilities"] == pytest.approx(100_000)
     assert res.loc["baseline", "covered"] == pytest.approx(80.0)  # 40 residents in each year
     assert res.loc["more-2025", "social_workers"] == 5  # in post in the last year
+
+
+def test_horizon_totals_give_shares_in_per_cent(two: Path) -> None:
+    plan = solve_instance(load(two), options=SolveOptions(mip_gap=0.0))
+    h = horizon_totals(plan)
+    path = plan.tables["path"].set_index("year")
+    assert h["2025 certified %"] == pytest.approx(100 * path.loc[2025, "certified_share"])

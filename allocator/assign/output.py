@@ -92,10 +92,18 @@ def format_assignment(res: PackageResult, roster: RosterResult, out: str | os.Pa
     return "\n".join(lines)
 
 
-def write_assignment(res: PackageResult, roster: RosterResult, out: str | os.PathLike[str]) -> None:
+def write_assignment(res: PackageResult, roster: RosterResult, out: str | os.PathLike[str],
+                     year: int | None = None, staff: Any = None) -> None:
     """Write packages.csv, package_stations.csv, roster.csv, hires.csv, local_hire.csv and assignment.json,
-    whole or not at all."""
-    doc = {"packages": _packages_doc(res), "roster": roster.summary}
+    whole or not at all.
+
+    For one year of a horizon plan (``assign --year``): ``year`` goes into assignment.json and ``staff``
+    (the staff in post that year the roster placed, a DataFrame: today's workers less the horizon's
+    leavers, earlier years' hires as ``hire-...`` placeholders; :mod:`allocator.assign.horizon`) to
+    ``staff_in_post.csv``, so a year-aware check can read whom the roster was given."""
+    doc: dict[str, Any] = {"packages": _packages_doc(res), "roster": roster.summary}
+    if year is not None:
+        doc["year"] = year
 
     def fill(tmp: Path) -> None:
         res.placements.to_csv(tmp / "packages.csv", index=False, lineterminator="\n")
@@ -104,5 +112,7 @@ def write_assignment(res: PackageResult, roster: RosterResult, out: str | os.Pat
         roster.hires.to_csv(tmp / "hires.csv", index=False, lineterminator="\n")
         roster.local.to_csv(tmp / "local_hire.csv", index=False, lineterminator="\n")
         (tmp / "assignment.json").write_text(json.dumps(doc, indent=2, default=float) + "\n", encoding="utf-8")
+        if staff is not None:
+            staff.to_csv(tmp / "staff_in_post.csv", index=False, lineterminator="\n")
 
     write_dir_atomically(out, fill)

@@ -172,6 +172,7 @@ def build_horizon(instance: Instance, strict: bool = False, drop: frozenset[tupl
                   elastic: bool = False, feasibility: bool = False, names: bool = True) -> HorizonModel:
     """Build the MILP of a horizon instance (parameters as :func:`allocator.station.builder.build`)."""
     from allocator.station.families.path import link_years
+    from allocator.station.families.profile import link_profile
 
     hz = instance.horizon
     assert hz is not None, "build_horizon needs an instance with [instance] years"
@@ -190,6 +191,7 @@ def build_horizon(instance: Instance, strict: bool = False, drop: frozenset[tupl
         notes += [n for n in ctx.notes if n not in notes]
     b.drop = drop
     link = link_years(instance, b, ctxs, rates)
+    link_profile(ctxs, link, hz.years)  # F-DEGREE / F-YOUNG hires within each year's hires (profile.py P1)
     problem, cols, rows = b.finish()
     if elastic or feasibility:
         keep = np.zeros(problem.num_cols, dtype=bool)

@@ -54,6 +54,7 @@ class PlanData:
     summary: dict[str, Any]
     manifest: dict[str, Any] | None
     served: np.ndarray | None = None  # stations x services, services.csv ``served`` (X-MIN-SERVED), if written
+    folder: Path | None = None  # the plan folder (checks that read a table of their own: profile.csv)
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -245,4 +246,4 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
                  f"FAIL: clauses.csv lacks one of {', '.join(CLAUSE_COLUMNS)}")
         clauses = pd.DataFrame({c: pd.Series(dtype=object) for c in CLAUSE_COLUMNS})
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
-                    summary, manifest, _served(inst, plan_dir, ids))
+                    summary, manifest, _served(inst, plan_dir, ids), plan_dir)

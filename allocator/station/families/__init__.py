@@ -12,12 +12,12 @@ module of its group, declare the family in :mod:`allocator.instance.policy`, add
 
 from __future__ import annotations
 
-from allocator.station.families import budget, fairness, services, serving, space, staffing
+from allocator.station.families import budget, fairness, profile, services, serving, space, staffing
 from allocator.station.families.registry import _REGISTRY, BuilderFamily
 
 __all__ = ["REGISTRY", "BuilderFamily"]
 
 # Row order: the groups in the formulation's order, each module's families in definition order.
 REGISTRY: dict[tuple[str, str], BuilderFamily] = {
-    key: fam for mod in (staffing, budget, space, services, fairness, serving) for key, fam in _REGISTRY.items()
+    key: fam for mod in (staffing, budget, space, services, fairness, serving, profile) for key, fam in _REGISTRY.items()
     if fam.build.__module__ == mod.__name__}

@@ -8,7 +8,7 @@ in :mod:`allocator.verify.checks.engine`.
 
 from __future__ import annotations
 
-from allocator.verify.checks import budget, equity, quality, services, space, staffing
+from allocator.verify.checks import budget, equity, profile, quality, services, space, staffing
 from allocator.verify.checks.base import CheckFamily
 from allocator.verify.checks.engine import ENGINE_CHECKS
 from allocator.verify.context import Context
@@ -17,7 +17,7 @@ __all__ = ["ENGINE_CHECKS", "REGISTRY", "CheckFamily", "clause_rows"]
 
 REGISTRY: dict[tuple[str, str], CheckFamily] = {
     (f.clause, f.family): f
-    for group in (staffing, budget, space, services, equity, quality)
+    for group in (staffing, budget, space, services, equity, quality, profile)
     for f in group.FAMILIES
 }
 

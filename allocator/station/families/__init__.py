@@ -19,5 +19,5 @@ __all__ = ["REGISTRY", "BuilderFamily"]
 
 # Row order: the groups in the formulation's order, each module's families in definition order.
 REGISTRY: dict[tuple[str, str], BuilderFamily] = {
-    key: fam for mod in (staffing, budget, space, services, fairness, serving, profile) for key, fam in _REGISTRY.items()
-    if fam.build.__module__ == mod.__name__}
+    key: fam for mod in (staffing, budget, space, services, fairness, serving, profile)
+    for key, fam in _REGISTRY.items() if fam.build.__module__ == mod.__name__}

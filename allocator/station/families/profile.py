@@ -62,6 +62,7 @@ from allocator.station.families import engine as eng
 from allocator.station.families.registry import family, with_figure
 
 KEYS = {"F-DEGREE": "hb", "F-YOUNG": "hy"}
+_INTEGER = True  # hires are people: the hiring list needs whole numbers
 
 
 def today_profile(inst: Instance) -> dict[str, Any]:
@@ -122,7 +123,7 @@ def _profile(ctx: Context, cid: str) -> None:
     c = ctx.clause(cid)
     share = float(c.figures["share"])
     b, S = ctx.b, ctx.S
-    col = b.cols(key, (S,), 0.0, ctx.cap, True)
+    col = b.cols(key, (S,), 0.0, ctx.cap, _INTEGER)
     ctx.cols[key] = col
     state = _state(ctx)
     if state is None:  # one year: hires are the rise over today's social workers (E1)

@@ -167,6 +167,13 @@ def _cert_min(p: Plan) -> None:
     assert n > 0
 
 
+def _no_profile_hires(p: Plan, col: str) -> None:
+    """F-DEGREE / F-YOUNG: no hire has the mark, clauses.csv still counts them (its deviation is understated)."""
+    s = p.t["staff"]
+    assert s[col].sum() > 0
+    s[col] = 0
+
+
 def _all_uncertified(p: Plan) -> None:
     p.convert(("sw_certified_assistant", "sw_certified_intermediate"), "sw_uncertified")
 
@@ -332,6 +339,8 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou-2026", "X-MIN-SERVED", "station"): _serve_nobody,
     ("fuzhou-2026", "F-SPECIAL", "group"): _group_down("F-SPECIAL"),
     ("fuzhou-2026", "F-USES", "split"): _money_up("F-USES", "split", "services"),
+    ("fuzhou-2026", "F-DEGREE", "share"): lambda p: _no_profile_hires(p, "sw_hires_bachelor"),
+    ("fuzhou-2026", "F-YOUNG", "share"): lambda p: _no_profile_hires(p, "sw_hires_young"),
 }
 
 

@@ -209,8 +209,10 @@ def check_profile_horizon(inst: Instance, plan_dir: Path, t: dict[str, pd.DataFr
                 b = bud[bud["year"] == y]
                 sal = _by_station(b, "salaries", ids)
                 base = {tp: float(inst.staff_type(tp).annual_cost) for tp in ("social_worker", "admin", "volunteer")}
-                pay = sum(base[tp] * _by_station(st, column, ids) for tp, column in (
-                    ("social_worker", "social_workers"), ("admin", "admin"), ("volunteer", "volunteers")))
+                pay = np.zeros(len(ids))
+                for tp, column in (("social_worker", "social_workers"), ("admin", "admin"),
+                                   ("volunteer", "volunteers")):
+                    pay += base[tp] * _by_station(st, column, ids)
                 for i in np.flatnonzero(sal < pay + prem * in_post - 1e-3):
                     col.compare(cid, "payroll", _where(ids[i], y), f"salaries >= base pay + {prem:,.0f} per bachelor "
                                 "hire in post", float(sal[i]), ">=", float(pay[i] + prem * in_post[i]), "yuan")

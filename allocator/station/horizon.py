@@ -44,6 +44,8 @@ H6 BUILD     sum_t built[s,t] <= 1; open[s,t] = sum_{u<=t} built[s,u] (monotone:
 H7 DEMO      demo[s,t] >= demo[s,t-1] in years both plan demonstration stations.
 H8 F-TOTAL [construction] sum_t sum_s m_fac[s,t] = construction;
            [total] sum_t all money <= total.
+P1 PROFILE-HIRES (F-DEGREE, F-YOUNG; :mod:`allocator.station.families.profile`) hires by profile <= the year's
+           social-worker hires; the slices hold the stock's shares with turnover and ageing (P2, P3).
 """
 
 from __future__ import annotations

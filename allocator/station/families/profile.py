@@ -32,6 +32,10 @@ Horizon (linear assumptions, stated here):
     BACH_t  = sum_s B0[s] * prod_{j<=t} (1 - r_j) + sum_{u<=t} surv_b(u,t) sum_s hb[s,u]
     YOUNG_t = #{w: a_w + t < A} * prod_{j<=t} (1 - r_j) + sum_{u<=t} surv_y(u,t) sum_s hy[s,u]
 
+The horizon counts the years in which the clause applies (its hb / hy columns): a clause that starts after
+the first year would count the earlier years' hires as none of the profile and skip their turnover, so an
+instance states the figure from the first year (the seeds: 2024, today's share).
+
 Rows
 ----
 P1 PROFILE-HIRES (engine, hard)  hb[s] <= SW hires[s]; hy[s] <= SW hires[s]   (workers)

@@ -407,6 +407,7 @@ def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
         "volunteer": np.zeros(n, dtype=np.int64),
     }
     staff = _staff_rows(rng, ids, counts, certified=108, intermediate=30, rural=rural, prefix="FW")
+    staff = _f_profile(staff)
     stations = pd.DataFrame({
         "station_id": ids, "name": names, "county": county, "area_type": np.where(rural, "rural", "urban"),
         "status": status, "one_stop": False, "population": pop, "households": households, "floor_area_m2": area,
@@ -427,6 +428,26 @@ def fuzhou(seed: int = 20240101) -> tuple[dict, dict[str, pd.DataFrame]]:
         "staff": staff,
     }
     return f_settings(), tables
+
+
+def _f_profile(staff: pd.DataFrame) -> pd.DataFrame:
+    """Degree and age of Fuzhou's social workers as §F2.2 gives them today: 30 % bachelor's degree or above;
+    45 % under 35, 30 % 35-45, 25 % 46 and over (exact counts, seeded; a stream of its own, so the other
+    tables' draws do not move)."""
+    r = np.random.default_rng(2026_15)
+    sw = np.flatnonzero(staff["type"].to_numpy() == "social_worker")
+    n = len(sw)
+    out = staff.copy()
+    bach = np.zeros(len(out), dtype=bool)
+    bach[r.choice(sw, size=round(0.30 * n), replace=False)] = True
+    out["bachelor"] = bach
+    n_young, n_mid = round(0.45 * n), round(0.30 * n)
+    ages = np.concatenate([r.integers(22, 35, n_young), r.integers(35, 46, n_mid), r.integers(46, 58, n - n_young
+                                                                                             - n_mid)])
+    age = out["age"].to_numpy().copy()
+    age[sw] = r.permutation(ages)
+    out["age"] = age
+    return out
 
 
 def _split_by_weight(rng: np.random.Generator, total: int, weight: np.ndarray) -> np.ndarray:
@@ -478,8 +499,12 @@ def f_settings() -> dict:
             "F-SW-RURAL": {"mode": "soft", "penalty": 2000.0, "per_station": 3},
             "F-CERT-RATE": {"mode": "soft", "penalty": 400.0,
                             "share": {"2024": 0.18, "2025": 0.30, "2026": 0.35}, "intermediate_share": 0.10},
-            "F-DEGREE": {"share": {"2024": 0.30, "2026": 0.45}},
-            "F-YOUNG": {"share": {"2024": 0.45, "2026": 0.50}, "age_below": 35},
+            # §F2.2: today 30 % bachelor+ and 45 % under 35; §F3.2 / F7.1: 45 % and 50 % by 2026 (the 1,200 of
+            # F3.3). 2024 holds today's share (nothing invented for 2024-2025: the path carries it).
+            "F-DEGREE": {"mode": "soft", "penalty": 400.0, "share": {"2024": 0.30, "2026": 0.45}, "today": 0.30,
+                         "hire_premium": 6000.0},
+            "F-YOUNG": {"mode": "soft", "penalty": 400.0, "share": {"2024": 0.45, "2026": 0.50}, "age_below": 35,
+                        "today": 0.45},
             "F-LOCAL-HIRE": {"share": 0.40, "local_hires": {"2024": 200}},
             "F-TURNOVER": {"rate": {"2024": 0.25, "2025": 0.20, "2026": 0.15}},
             "F-HIRING": {"mode": "soft", "penalty": 400.0, "recruited": {"2024": 500},
@@ -639,6 +664,16 @@ PROVENANCE = {
             ("groups.csv", "low_income", "generator", "4 % of residents"),
             ("staff.csv", "social workers", "F-HIRING (600 in post end-2024), F-CERT-RATE (18 % today)",
              "600 social workers, 108 certified"),
+            ("staff.csv", "bachelor, age", "§F2.2 (F-DEGREE, F-YOUNG today)", "180 of 600 (30 %) with a bachelor's "
+             "degree or above; 270 (45 %) under 35, 180 (30 %) 35-45, 150 (25 %) 46 and over; seeded draws"),
+            ("instance.toml", "[clauses.F-DEGREE], [clauses.F-YOUNG]", "§F2.2, F3.2, F7.1", "30 % -> 45 % bachelor+ "
+             "and 45 % -> 50 % under 35 by 2026 (2024: today's share held), soft at 400 per worker short as "
+             "F-CERT-RATE; the stock's shares per year, from staff.csv and the hires (allocator/station/families/"
+             "profile.py)"),
+            ("instance.toml", "[clauses.F-DEGREE] hire_premium", "instance's choice", "a hire with a bachelor's "
+             "degree or above costs 6,000 yuan a year more (500 a month, within F-SALARY's 3,500-4,500 range; the "
+             "document gives no pay by degree): without a cost F-DEGREE is met for free; a young hire costs "
+             "nothing more (pay follows years of service, F-SALARY)"),
             ("services.csv, departments.csv, packages.csv", "all", "F5.4 + generator", "synthetic"),
             ("instance.toml", "[objective] mode", "choice (issue 15)", "weighted: the lexicographic plan covers "
              "38,248 residents against 58,946 to cut the F-SPECIAL shortfall by 12,100 and meet F-CERT-RATE's "

@@ -49,6 +49,8 @@ X-MOVES (:mod:`allocator.station.families.moves`): H1 gains ``+ mv_in[c,t] - mv_
 H9 POOL    sum_{u<=t} mv_out[s,u] - sum_{u<t} mv_in[s,u] - sum_{u<t, hires below P at the end} hire_sw[s,u]
            <= movable[s] (today's workers with years + plan years - 1 < protected_years): a worker reaching P
            within the plan is never moved, so F-SALARY's bonus (today's workers, at their station) stays right.
+P1 PROFILE-HIRES (F-DEGREE, F-YOUNG; :mod:`allocator.station.families.profile`) hires by profile <= the year's
+           social-worker hires; the slices hold the stock's shares with turnover and ageing (P2, P3).
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ def build_horizon(instance: Instance, strict: bool = False, drop: frozenset[tupl
                   elastic: bool = False, feasibility: bool = False, names: bool = True) -> HorizonModel:
     """Build the MILP of a horizon instance (parameters as :func:`allocator.station.builder.build`)."""
     from allocator.station.families.path import link_years
+    from allocator.station.families.profile import link_profile
 
     hz = instance.horizon
     assert hz is not None, "build_horizon needs an instance with [instance] years"
@@ -198,6 +201,7 @@ def build_horizon(instance: Instance, strict: bool = False, drop: frozenset[tupl
         notes += [n for n in ctx.notes if n not in notes]
     b.drop = drop
     link = link_years(instance, b, ctxs, rates)
+    link_profile(ctxs, link, hz.years)  # F-DEGREE / F-YOUNG hires within each year's hires (profile.py P1)
     problem, cols, rows = b.finish()
     if elastic or feasibility:
         keep = np.zeros(problem.num_cols, dtype=bool)

@@ -16,6 +16,7 @@ import pandas as pd
 from allocator.instance import Instance
 from allocator.station.families.path import LEVELS, SW_LEVELS, today_stock
 from allocator.station.horizon import HorizonModel
+from allocator.station.profile_tables import horizon_profile, spread_over_hires
 from allocator.station.tables import clause_table, plan_summary, plan_tables
 
 _HIRE_TYPE = {"admin": ("admin", "none"), "none": ("social_worker", "none"),
@@ -61,6 +62,10 @@ def horizon_tables(instance: Instance, model: HorizonModel, x: np.ndarray) -> di
     st_all.insert(pos, "built_year", np.tile(built_year, len(years)))
     out["clauses"] = pd.concat(clauses + [horizon_rows], ignore_index=True)
     out.update(flow_tables(instance, model, x))
+    out["hires"] = spread_over_hires(out["hires"], out["staff"])  # F-DEGREE / F-YOUNG columns
+    out.pop("profile", None)  # the slices' one-year profile tables: the horizon's own replaces them
+    if (prof := horizon_profile(instance, out["staff"], out["hires"])) is not None:
+        out["profile"] = prof
     out["path"] = path_table(instance, out)
     return out
 

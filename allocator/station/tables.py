@@ -9,6 +9,7 @@ import pandas as pd
 
 from allocator.instance import BY_ID, Instance
 from allocator.station.builder import MONEY, Model
+from allocator.station.profile_tables import one_year_profile, staff_columns
 
 
 def _r(values: np.ndarray, integer: bool = False, money: bool = False) -> np.ndarray:
@@ -32,7 +33,8 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
     adm, swa, swi, swu, vol = (v(n, integer=True) for n in ("adm", "swa", "swi", "swu", "vol"))
     staff = pd.DataFrame({"station_id": ids, "admin": adm, "sw_certified_assistant": swa,
                           "sw_certified_intermediate": swi, "sw_uncertified": swu, "social_workers": swa + swi + swu,
-                          "certified": swa + swi, "volunteers": vol, "total_staff": adm + swa + swi + swu + vol})
+                          "certified": swa + swi, "volunteers": vol, "total_staff": adm + swa + swi + swu + vol,
+                          **staff_columns(model, x)})  # F-DEGREE / F-YOUNG hires by profile (profile_tables)
     money = {k: v(f"m_{c}", money=True) for k, c in (("facilities", "fac"), ("salaries", "sal"),
                                                       ("services", "svc"), ("training", "trn"))}
     budget = pd.DataFrame({"station_id": ids, **money})
@@ -89,6 +91,8 @@ def plan_tables(instance: Instance, model: Model, x: np.ndarray) -> dict[str, pd
                                        "source": np.tile(names, S), "yuan": src.ravel()})
     if moves is not None:
         out["moves"] = moves
+    if (prof := one_year_profile(instance, model, staff)) is not None:
+        out["profile"] = prof  # a horizon replaces it with its own (path_tables.flow_tables)
     return out
 
 

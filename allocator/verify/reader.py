@@ -60,6 +60,7 @@ class PlanData:
     # stations.csv service_points), per station (nan where a cell is blank); absent columns are not keys.
     optional: dict[str, np.ndarray] | None = None
     sources: pd.DataFrame | None = None  # sources.csv (A-SOURCES / F-SOURCES), if written
+    folder: Path | None = None  # the plan folder (checks that read a table of their own: profile.csv)
 
 
 def _json(path: Path) -> dict[str, Any] | None:
@@ -271,4 +272,5 @@ def read_plan_folder(inst: Instance, plan_dir: Path, col: Collector) -> PlanData
     return PlanData(staff, money, offered, kind_written, covered, demand_written, st, zones_present, clauses,
                     summary, manifest, _served(inst, plan_dir, ids), moves, budget_moves,
                     _optional({"budget.csv": budget_df, "stations.csv": st_df}),
-                    _read_csv(plan_dir / "sources.csv") if (plan_dir / "sources.csv").is_file() else None)
+                    _read_csv(plan_dir / "sources.csv") if (plan_dir / "sources.csv").is_file() else None,
+                    plan_dir)

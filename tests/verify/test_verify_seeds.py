@@ -167,6 +167,13 @@ def _cert_min(p: Plan) -> None:
     assert n > 0
 
 
+def _no_profile_hires(p: Plan, col: str) -> None:
+    """F-DEGREE / F-YOUNG: no hire has the mark, clauses.csv still counts them (its deviation is understated)."""
+    s = p.t["staff"]
+    assert s[col].sum() > 0
+    s[col] = 0
+
+
 def _all_uncertified(p: Plan) -> None:
     p.convert(("sw_certified_assistant", "sw_certified_intermediate"), "sw_uncertified")
 
@@ -413,6 +420,8 @@ BREAKS: dict[tuple[str, str, str], Callable[[Plan], None]] = {
     ("fuzhou-2026", "F-OPS-SUBSIDY", "city"): _source_move("city", "fees", 1000.0),
     ("fuzhou-2026", "F-OPS-SUBSIDY", "county_match"): lambda p: p.misreport(p.pick("F-OPS-SUBSIDY",
                                                                                  "county_match")),
+    ("fuzhou-2026", "F-DEGREE", "share"): lambda p: _no_profile_hires(p, "sw_hires_bachelor"),
+    ("fuzhou-2026", "F-YOUNG", "share"): lambda p: _no_profile_hires(p, "sw_hires_young"),
 }
 
 

@@ -14,15 +14,16 @@ module of its group, declare the family in :mod:`allocator.instance.policy`, add
 from __future__ import annotations
 
 from allocator.station.families import (
-                                        budget,
-                                        fairness,
-                                        moves,
-                                        services,
-                                        services_policy,
-                                        serving,
-                                        sources,
-                                        space,
-                                        staffing,
+    budget,
+    fairness,
+    moves,
+    profile,
+    services,
+    services_policy,
+    serving,
+    sources,
+    space,
+    staffing,
 )
 from allocator.station.families.registry import _REGISTRY, BuilderFamily
 
@@ -30,6 +31,7 @@ __all__ = ["REGISTRY", "BuilderFamily"]
 
 # Row order: the groups in the formulation's order, each module's families in definition order.
 REGISTRY: dict[tuple[str, str], BuilderFamily] = {
-    key: fam for mod in (staffing, budget, space, services, fairness, serving, moves, services_policy, sources)
+    key: fam for mod in (staffing, budget, space, services, fairness, serving, moves, services_policy, sources,
+                         profile)
     for key, fam in _REGISTRY.items()
     if fam.build.__module__ == mod.__name__}

@@ -8,7 +8,18 @@ in :mod:`allocator.verify.checks.engine`.
 
 from __future__ import annotations
 
-from allocator.verify.checks import budget, equity, moves, quality, services, services_policy, sources, space, staffing
+from allocator.verify.checks import (
+    budget,
+    equity,
+    moves,
+    profile,
+    quality,
+    services,
+    services_policy,
+    sources,
+    space,
+    staffing,
+)
 from allocator.verify.checks.base import CheckFamily
 from allocator.verify.checks.engine import ENGINE_CHECKS as _ENGINE
 from allocator.verify.context import Context
@@ -17,7 +28,7 @@ __all__ = ["ENGINE_CHECKS", "REGISTRY", "CheckFamily", "clause_rows"]
 
 REGISTRY: dict[tuple[str, str], CheckFamily] = {
     (f.clause, f.family): f
-    for group in (staffing, budget, space, services, equity, quality, moves, services_policy, sources)
+    for group in (staffing, budget, space, services, equity, quality, moves, services_policy, sources, profile)
     for f in group.FAMILIES
 }
 

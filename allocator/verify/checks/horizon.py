@@ -320,6 +320,9 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
             check(inst, t, col)
         except (KeyError, ValueError) as e:  # a table without the columns or rows a horizon plan has
             col.fail("E-TABLES", check.__name__, None, "the horizon tables are complete", f"FAIL: {e!r}")
+    from allocator.verify.checks.profile import check_profile_horizon
+
+    check_profile_horizon(inst, plan_dir, t, col)  # F-DEGREE, F-YOUNG over the years
 
 
 # One-year checks that a horizon replaces with its own (above) or that differ by design in a horizon:
@@ -331,7 +334,8 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
 _NOT_PER_YEAR = {("X-MOVES", "seniority"), ("F-TOTAL", "construction"), ("F-HIRING", "recruited"),
                  ("F-SALARY", "station"),
                  ("F-LOCAL-HIRE", "share"), ("F-LOCAL-HIRE", "count"), ("F-TURNOVER", "leavers"),
-                 ("F-TURNOVER", "total")}
+                 ("F-TURNOVER", "total")} | {(c, f) for c in ("F-DEGREE", "F-YOUNG")  # profile.py's horizon check
+                                             for f in ("share", "hires", "payroll", "profile")}
 
 
 def check_each_year(inst: Instance, plan_dir: Path, col: Collector) -> None:

@@ -97,8 +97,15 @@ def _has_special(inst: Instance) -> bool:
 
 @family("F-SPECIAL", "total", applies=_has_special)
 def special(ctx: Context) -> None:
-    """C36: sum over special groups x - share * their demand >= 0 (needs a special group)."""
+    """C36: sum over special groups x - share * their demand >= 0 (needs a special group).
+
+    The row carries no penalty of its own: [group] (:mod:`.fairness`) applies whenever this family does and
+    asks every special group for its share, which implies the total (sum of the groups' rows).  A soft
+    total priced as well would charge the same residents short twice (with every special group short the
+    two deviations are equal, so a penalty P acted as 2 P).  The row is still written (clauses.csv reports
+    it), soft or hard as the instance says; hard, it holds whenever the groups' rows do.
+    """
     sp = np.array([g.special for g in ctx.inst.groups])
-    share = ctx.clause("F-SPECIAL").figures["share"]
-    ctx.fam("F-SPECIAL", "total", [total(ctx.x[:, sp].ravel())], share * float(ctx.demand[:, sp].sum()), INF,
-            unit="residents")
+    c = ctx.clause("F-SPECIAL")
+    ctx.b.rows("F-SPECIAL:total", "F-SPECIAL", "total", [total(ctx.x[:, sp].ravel())],
+               c.figures["share"] * float(ctx.demand[:, sp].sum()), INF, None, "residents", c.mode("total"), 0.0)

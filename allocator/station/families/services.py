@@ -1,4 +1,9 @@
-"""Services and needs clauses C31-C36: basic, featured and varied services, matching, canteens, special groups."""
+"""Services and needs clauses C31-C36: basic, featured and varied services, matching, canteens, special groups.
+
+A-CANTEEN [coverage] is built in :mod:`.canteen` (after :mod:`.serving`: it reads the canteen's served split).
+F-SPECIAL [total] is written but carries no penalty of its own (see :func:`special`): [group] prices the
+special groups' shortfalls and every group at its share implies the total.
+"""
 
 from __future__ import annotations
 
@@ -80,15 +85,6 @@ def canteen_count(ctx: Context) -> None:
     k, _ = _meals(ctx)
     ctx.fam("A-CANTEEN", "count", [total(ctx.y[:, k])], ctx.clause("A-CANTEEN").figures["stations"], INF,
             unit="stations")
-
-
-@family("A-CANTEEN", "coverage", applies=_canteen_applies, why_not=_canteen_why_not)
-def canteen_coverage(ctx: Context) -> None:
-    """C35: x[s, elderly] - meal_coverage * demand[s, elderly] * y[s, elderly_meals] >= 0."""
-    k, g = _meals(ctx)
-    cover = ctx.clause("A-CANTEEN").figures["meal_coverage"]
-    ctx.fam("A-CANTEEN", "coverage", [(ctx.x[:, g], 1.0), (ctx.y[:, k], -cover * ctx.demand[:, g])], 0.0, INF,
-            ctx.sidx, "residents")
 
 
 def _has_special(inst: Instance) -> bool:

@@ -31,6 +31,11 @@ __all__ = ["judge", "objective", "summary_breakdowns", "totals"]
 
 Key = tuple[str, str, str, str, str]
 
+# Families reported in clauses.csv but priced by no penalty of their own.  F-SPECIAL [total]: its [group]
+# family (checked whenever [total] is: both need a special group) asks every special group for its share,
+# which implies the total, and prices each group's shortfall; the total's is the same residents again.
+UNPRICED: frozenset[tuple[str, str]] = frozenset({("F-SPECIAL", "total")})
+
 
 def _num(v: Any) -> float:
     x = pd.to_numeric(pd.Series([v]), errors="coerce").iloc[0]
@@ -304,7 +309,7 @@ def objective(ctx: Context, shortfalls: dict[Key, float]) -> None:
     pen = 0.0
     for key, short in shortfalls.items():
         c = inst.clause(key[0])
-        if c is not None and c.mode(key[1]) == "soft" and not ctx.strict:
+        if c is not None and c.mode(key[1]) == "soft" and not ctx.strict and key[:2] not in UNPRICED:
             pen += c.penalty(key[1]) * short
     value -= pen
     rep = float(reported)

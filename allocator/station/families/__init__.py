@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from allocator.station.families import (
     budget,
+    canteen,
     fairness,
     moves,
     profile,
@@ -31,7 +32,7 @@ __all__ = ["REGISTRY", "BuilderFamily"]
 
 # Row order: the groups in the formulation's order, each module's families in definition order.
 REGISTRY: dict[tuple[str, str], BuilderFamily] = {
-    key: fam for mod in (staffing, budget, space, services, fairness, serving, moves, services_policy, sources,
-                         profile)
+    key: fam for mod in (staffing, budget, space, services, fairness, serving, canteen, moves, services_policy,
+                         sources, profile)
     for key, fam in _REGISTRY.items()
     if fam.build.__module__ == mod.__name__}

@@ -1,4 +1,9 @@
-"""Services and needs clauses C31-C36: basic, featured and varied services, matching, canteens, special groups."""
+"""Services and needs clauses C31-C36: basic, featured and varied services, matching, canteens, special groups.
+
+A-CANTEEN [coverage] is built in :mod:`.canteen` (after :mod:`.serving`: it reads the canteen's served split).
+F-SPECIAL [total] is written but carries no penalty of its own (see :func:`special`): [group] prices the
+special groups' shortfalls and every group at its share implies the total.
+"""
 
 from __future__ import annotations
 
@@ -82,23 +87,21 @@ def canteen_count(ctx: Context) -> None:
             unit="stations")
 
 
-@family("A-CANTEEN", "coverage", applies=_canteen_applies, why_not=_canteen_why_not)
-def canteen_coverage(ctx: Context) -> None:
-    """C35: x[s, elderly] - meal_coverage * demand[s, elderly] * y[s, elderly_meals] >= 0."""
-    k, g = _meals(ctx)
-    cover = ctx.clause("A-CANTEEN").figures["meal_coverage"]
-    ctx.fam("A-CANTEEN", "coverage", [(ctx.x[:, g], 1.0), (ctx.y[:, k], -cover * ctx.demand[:, g])], 0.0, INF,
-            ctx.sidx, "residents")
-
-
 def _has_special(inst: Instance) -> bool:
     return inst.clause("F-SPECIAL") is not None and any(g.special for g in inst.groups)
 
 
 @family("F-SPECIAL", "total", applies=_has_special)
 def special(ctx: Context) -> None:
-    """C36: sum over special groups x - share * their demand >= 0 (needs a special group)."""
+    """C36: sum over special groups x - share * their demand >= 0 (needs a special group).
+
+    The row carries no penalty of its own: [group] (:mod:`.fairness`) applies whenever this family does and
+    asks every special group for its share, which implies the total (sum of the groups' rows).  A soft
+    total priced as well would charge the same residents short twice (with every special group short the
+    two deviations are equal, so a penalty P acted as 2 P).  The row is still written (clauses.csv reports
+    it), soft or hard as the instance says; hard, it holds whenever the groups' rows do.
+    """
     sp = np.array([g.special for g in ctx.inst.groups])
-    share = ctx.clause("F-SPECIAL").figures["share"]
-    ctx.fam("F-SPECIAL", "total", [total(ctx.x[:, sp].ravel())], share * float(ctx.demand[:, sp].sum()), INF,
-            unit="residents")
+    c = ctx.clause("F-SPECIAL")
+    ctx.b.rows("F-SPECIAL:total", "F-SPECIAL", "total", [total(ctx.x[:, sp].ravel())],
+               c.figures["share"] * float(ctx.demand[:, sp].sum()), INF, None, "residents", c.mode("total"), 0.0)

@@ -21,7 +21,11 @@ def match(ctx: Context) -> None:
 
 
 def special(ctx: Context) -> None:
-    """C36 F-SPECIAL [total]: special groups covered >= share x their demand."""
+    """C36 F-SPECIAL [total]: special groups covered >= share x their demand.
+
+    Reported with its shortfall but priced by no penalty of its own (:data:`allocator.verify.figures.UNPRICED`):
+    [group] prices each special group's shortfall, and the groups at their share imply the total.
+    """
     sp = np.array([g.special for g in ctx.inst.groups], dtype=bool)
     ctx.row("F-SPECIAL", "total", None, "special groups covered >= share x their demand", ctx.x[:, sp].sum(), ">=",
             ctx.fig("F-SPECIAL", "share") * ctx.demand[:, sp].sum(), "residents")

@@ -49,11 +49,30 @@ def canteen_count(ctx: Context) -> None:
 
 
 def canteen_coverage(ctx: Context) -> None:
-    """C35 A-CANTEEN [coverage]: elderly covered >= meal_coverage x elderly demand where meals are offered."""
+    """C35 A-CANTEEN [coverage]: residents the canteen serves >= meal_coverage x elderly demand where offered.
+
+    The canteen's own figure (services.csv ``served`` of ``elderly_meals``), not the elderly covered: those may
+    be covered by any service that serves them, and the clause asks for meals.  ``served`` must be no more
+    than the need covered of the groups the canteen serves at the station (else a plan could state any).
+    """
     g = list(ctx.inst.group_ids).index("elderly")
-    ctx.station_rows("A-CANTEEN", "coverage", "elderly covered >= meal_coverage x elderly demand where meals are "
-                     "offered", ctx.x[:, g], ">=", ctx.fig("A-CANTEEN", "meal_coverage") * ctx.demand[:, g]
+    k = int(np.flatnonzero(ctx.service_ids == "elderly_meals")[0])
+    served = ctx.plan.served
+    if served is None:
+        ctx.col.fail("A-CANTEEN", "coverage", None, "services.csv has a served column",
+                     "FAIL: services.csv has no column 'served' (the residents each service serves)")
+        return
+    meals = np.nan_to_num(served[:, k], nan=0.0)
+    ctx.station_rows("A-CANTEEN", "coverage", "residents the canteen serves >= meal_coverage x elderly demand where "
+                     "meals are offered", meals, ">=", ctx.fig("A-CANTEEN", "meal_coverage") * ctx.demand[:, g]
                      * _meals(ctx), "residents")
+    reach = ctx.x @ np.asarray(ctx.inst.serves, dtype=float)[k]  # need covered of the canteen's groups
+    over = meals > reach + 1e-6 * np.maximum(1.0, reach)
+    if over.any():
+        s = int(np.flatnonzero(over)[0])
+        ctx.col.fail("A-CANTEEN", "coverage", ctx.ids[s], "canteen served <= need covered of the groups it serves",
+                     f"FAIL: {int(over.sum())} station(s) state more served by the canteen than their groups' need "
+                     f"covered (first: {ctx.ids[s]}, {meals[s]:.1f} > {reach[s]:.1f})")
 
 
 _MEALS = "the service 'elderly_meals' and the group 'elderly'"

@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.instance import Clause, Instance
-from allocator.station.context import INF, Context, county_members, total
+from allocator.station.context import INF, Context, county_members, name_part, total
 from allocator.station.families.registry import family
 
 MOVE_LEVELS = ("none", "assistant", "intermediate")
@@ -118,7 +118,7 @@ def balance(ctx: Context) -> None:
         coefs = np.concatenate([np.where(valid, 1.0, 0.0), np.where(valid, -1.0, 0.0)], axis=1)
         cols = np.where(cols >= 0, cols, mi[0, j])  # padding: a zero coefficient on some column
         ctx.b.rows("moves_balance", "ENGINE", "MOVES", [(cols, coefs)], 0.0, 0.0, None, "workers", tag=lv,
-                   keys=np.char.add(np.asarray(names, dtype=str), f",{lv}"))
+                   keys=name_part(np.asarray(names, dtype=str)))
 
 
 def in_post_rows(ctx: Context) -> None:

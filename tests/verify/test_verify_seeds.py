@@ -266,12 +266,12 @@ def _serve_nobody(p: Plan) -> None:
 
 
 def _line_short(column: str) -> Callable[[Plan], None]:
-    """A-SOCIAL-SUBSIDY / A-MEAL: the station paying the most for the line pays 100 yuan less than it owes."""
+    """A-SOCIAL-SUBSIDY / A-MEAL: the station paying the most for the line pays 100 yuan less than it owes (or,
+    where the plan pays the line nowhere, 100 yuan at the first station that owes nothing)."""
     def run(p: Plan) -> None:
         b = p.t["budget"]
         i = b[column].idxmax()
-        assert b.at[i, column] > 100.0
-        b.at[i, column] -= 100.0
+        b.at[i, column] += -100.0 if b.at[i, column] > 100.0 else 100.0
     return run
 
 

@@ -120,7 +120,7 @@ def test_limits_are_options_not_sentinels(tmp_path) -> None:  # type: ignore[no-
 
 
 def test_an_instance_folder_names_the_circle_folder_it_uses() -> None:
-    r = run("circle", ROOT / "instances" / "fuzhou-2026", "--points", "5", "--json")
+    r = run("circle", ROOT / "instances" / "fuzhou", "--points", "5", "--json")
     assert r.exit_code == EXIT_OK, r.output
     assert "using the circle folder" in r.stderr and str(FUZHOU_CIRCLE) in r.stderr
     assert json.loads(r.stdout)["circle_folder"] == str(FUZHOU_CIRCLE)

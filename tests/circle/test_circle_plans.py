@@ -82,7 +82,7 @@ def test_fuzhou_circle_with_30_points_is_optimal(tmp_path: Path) -> None:
     assert files == {"points.csv", "places.csv", "assignment.csv", "coverage_group.csv", "coverage_township.csv",
                      "coverage_county.csv", "uncovered.csv", "summary.json", "manifest.json"}
     # an instance folder finds its circle beside it
-    r2 = run("circle", ROOT / "instances" / "fuzhou-2026", "--points", "30", "--out", tmp_path / "plan2")
+    r2 = run("circle", ROOT / "instances" / "fuzhou", "--points", "30", "--out", tmp_path / "plan2")
     assert r2.exit_code == EXIT_OK
     for f in files:
         assert (tmp_path / "plan" / f).read_bytes() == (tmp_path / "plan2" / f).read_bytes(), f
@@ -91,7 +91,7 @@ def test_fuzhou_circle_with_30_points_is_optimal(tmp_path: Path) -> None:
 def test_fuzhou_circle_places_sum_to_the_instance_townships() -> None:
     from allocator.instance import load
 
-    inst = load(ROOT / "instances" / "fuzhou-2026")
+    inst = load(ROOT / "instances" / "fuzhou")
     d = load_circle(FUZHOU_CIRCLE)
     st = list(inst.stations["station_id"])
     sums = d.places.groupby("township")[["population", *inst.group_ids]].sum()

@@ -208,9 +208,10 @@ def plan_moves(instance: Instance, plan: Any, wid: np.ndarray, home: np.ndarray,
 
     Per row (from_station, to_station, level, count) the ``count`` least senior social workers of that
     level at ``from_station`` who are not protected (:func:`protected`) and not moved already move to
-    ``to_station`` (ties: staff-table order).  Returns the station of each worker after the moves and the
-    plan's cost per move of each (whole yuan; 0 for those who stay), or a message when a move names a
-    station of no instance or there are not enough workers who may move.
+    ``to_station`` (ties: staff-table order); between a rural station under F-LOCAL-HIRE and another
+    station the non-local go out of the rural one first and the local go into it first.  Returns the
+    station of each worker after the moves and the plan's cost per move of each (whole yuan; 0 for those
+    who stay), or a message when a move names a station of no instance or too few workers may move.
     """
     tables = plan.tables if hasattr(plan, "tables") else plan
     mv = tables.get("moves") if hasattr(tables, "get") else None
@@ -222,6 +223,11 @@ def plan_moves(instance: Instance, plan: Any, wid: np.ndarray, home: np.ndarray,
     origin = home.copy()
     free = (wtype == "social_worker") & ~protected(instance, years)
     order = np.lexsort((np.arange(len(home)), np.asarray(years, float)))   # least senior first
+    st = instance.stations
+    rural = np.asarray(st["area_type"]).astype(str) == "rural"
+    lc = instance.clause("F-LOCAL-HIRE")
+    rural &= lc is not None and float(lc.figures.get("share", 0.0)) > 0
+    registered = np.asarray(instance.staff["local_registration"], bool)
     for r in mv.itertuples(index=False):
         a, b = ids.get_indexer([str(r.from_station), str(r.to_station)])
         lv = LEVELS.index(str(r.level)) if str(r.level) in LEVELS else -1
@@ -232,6 +238,12 @@ def plan_moves(instance: Instance, plan: Any, wid: np.ndarray, home: np.ndarray,
         if len(cand) < n:
             return (f"the plan's moves.csv moves {n} {r.level} social worker(s) from {r.from_station} to "
                     f"{r.to_station}, but only {len(cand)} there may move (X-MOVES protected_years)")
+        # F-LOCAL-HIRE: registration is by county and a move keeps the county, so a local worker moved
+        # takes one local from a to b; from a rural station to an urban one move the non-local first,
+        # the other way round the local first (then, either way, the least senior)
+        if rural[a] != rural[b]:
+            first = ~registered[cand] if rural[a] else registered[cand]
+            cand = np.concatenate([cand[first], cand[~first]])
         take = cand[:n]
         home[take] = b
         cost[take] = int(round(float(r.cost) / n)) if n else 0

@@ -108,6 +108,9 @@ class _AssignmentVerifier:
         self.w_type = np.asarray(sf["type"]).astype(str)
         self.w_level = np.asarray(sf["level"]).astype(str)
         self.w_local = np.asarray(sf["local_registration"], dtype=bool)
+        self.years = np.asarray(sf["years_of_service"], dtype=float)
+        self.year: int | None = None      # the horizon year the assignment staffs (None: a one-year plan)
+        self.extra_years = 0.0            # a horizon: the years after this one that protection looks ahead
         self.summary: dict[str, Any] = {}
         if (adir / "assignment.json").is_file():
             try:
@@ -212,7 +215,14 @@ class _AssignmentVerifier:
                          f"FAIL: worker {wid[w[r]]} {self.w_level[w[r]]} -> {to_level[r]} lists {ups[r]!r}")
 
     def _moves(self) -> None:
-        """E-TABLES [moved] and E-MOVES: the move flag and the move limit recorded in assignment.json."""
+        """E-TABLES [moved], X-MOVES [roster] / [protected] and E-MOVES.
+
+        A worker moved as the plan's ``moves.csv`` says (from, to, level; up to its count) is the plan's
+        move; every other move is the roster's own and counts against the limit in assignment.json
+        (``--max-moves``, 0 by default: then any move the plan does not make fails E-MOVES).  Each of the
+        plan's moves is made, and nobody X-MOVES protects (years of service reaching ``protected_years``)
+        is moved.
+        """
         col, ro, w = self.col, self.ro, self.w
         moved_written = _ints(col, ro, "moved", "roster.csv")
         self.moved = moved = ro["to_station"].to_numpy() != self.w_station[w]
@@ -220,12 +230,57 @@ class _AssignmentVerifier:
             col.fail("E-TABLES", "moved", None, "moved = 1 exactly when the station changes",
                      f"FAIL: worker {self.wid[w[r]]}: moved {moved_written[r]}, {self.w_station[w[r]]} -> "
                      f"{ro['to_station'].iat[r]}")
+        quota: dict[tuple[str, str, str], int] = {}
+        mv = self.plan.moves
+        if mv is not None and len(mv):
+            if "year" in mv.columns and self.year is not None:
+                mv = mv[pd.to_numeric(mv["year"], errors="coerce") == self.year]
+            for r in mv.itertuples(index=False):
+                key = (str(r.from_station), str(r.to_station), str(r.level))
+                quota[key] = quota.get(key, 0) + int(round(float(r.count)))
+        planned = dict.fromkeys(quota, 0)
+        own = np.zeros(len(ro), bool)
+        lvl = np.where(np.isin(self.w_level[w], list(LEVEL_RANK)), self.w_level[w], "none")
+        for r in np.flatnonzero(moved).tolist():
+            key = (self.w_station[w[r]], str(ro["to_station"].iat[r]), str(lvl[r]))
+            if self.is_sw[r] and key in quota and planned[key] < quota[key]:
+                planned[key] += 1
+            else:
+                own[r] = True
+        for key, n in quota.items():
+            col.compare("X-MOVES", "roster", key[0], f"workers moved {key[0]} -> {key[1]} ({key[2]}) as the "
+                        "plan's moves.csv says", float(planned[key]), "=", float(n), "workers", only_failures=True)
+        if quota:
+            col.compare("X-MOVES", "roster", None, "workers moved as the plan's moves.csv says, all moves",
+                        float(sum(planned.values())), "=", float(sum(quota.values())), "workers")
+        self.own = own
+        prot = self._protected()
+        for r in np.flatnonzero(moved & prot[w]).tolist():
+            col.fail("X-MOVES", "protected", self.w_station[w[r]], "nobody protected by seniority is moved",
+                     f"FAIL: worker {self.wid[w[r]]} ({self.years[w[r]]:g} years of service) moved "
+                     f"{self.w_station[w[r]]} -> {ro['to_station'].iat[r]}: X-MOVES protects them", 1.0, "<=", 0.0,
+                     "workers")
         if "max_moves" in self.rs:
             if self.rs["max_moves"] is None:
-                col.notes.append(f"E-MOVES: no move limit recorded; {int(moved.sum())} worker(s) moved")
+                col.notes.append(f"E-MOVES: no move limit recorded; {int(moved.sum())} worker(s) moved, "
+                                 f"{int(own.sum())} of them not by the plan's moves")
             else:
-                col.compare("E-MOVES", "roster", None, "workers moved to another station <= max_moves",
-                            float(moved.sum()), "<=", float(self.rs["max_moves"]), "workers")
+                for r in np.flatnonzero(own).tolist()[:5] if self.rs["max_moves"] == 0 else []:
+                    col.fail("E-MOVES", "roster", self.w_station[w[r]], "a worker moves only as the plan's "
+                             "moves.csv says (no move limit given)",
+                             f"FAIL: worker {self.wid[w[r]]} moved {self.w_station[w[r]]} -> "
+                             f"{ro['to_station'].iat[r]} without a move of the plan")
+                col.compare("E-MOVES", "roster", None, "workers moved other than by the plan's moves.csv <= "
+                            "max_moves", float(own.sum()), "<=", float(self.rs["max_moves"]), "workers")
+
+    def _protected(self) -> np.ndarray:
+        """X-MOVES protection per worker: years of service (+ the horizon's remaining years) >= protected_years;
+        the horizon's placeholder hires (``hire-...``) are new and never protected."""
+        c = self.inst.clause("X-MOVES")
+        if c is None or "protected_years" not in c.figures:
+            return np.zeros(len(self.wid), bool)
+        hire = np.char.startswith(self.wid.astype(str), "hire-")
+        return ~hire & (self.years + self.extra_years >= float(c.figures["protected_years"]))
 
     def _hires(self, hi: pd.DataFrame) -> None:
         """hires.csv: known stations and posts, 0 <= local <= hires, one row per post, costs at the floor."""
@@ -305,8 +360,11 @@ class _AssignmentVerifier:
         local_there = np.zeros(len(self.ro), bool)
         local_there[sw_row] = self.w_local[w][sw_row] & (self.county[to_s[sw_row]] == self.county[home[sw_row]])
         local_staff = np.bincount(to_s[sw_row & local_there], minlength=self.S)
-        in_nonlocal = np.bincount(to_s[sw_row & ~local_there & self.moved], minlength=self.S)
-        out_local = np.bincount(home[sw_row & self.w_local[w] & self.moved], minlength=self.S)
+        # the plan's own moves (moves.csv) are the station model's, made without registrations: only the
+        # roster's own moves count against a shortfall being forced
+        own = self.moved & self.own
+        in_nonlocal = np.bincount(to_s[sw_row & ~local_there & own], minlength=self.S)
+        out_local = np.bincount(home[sw_row & self.w_local[w] & own], minlength=self.S)
         forced_short: list[float] = []
         for s in np.flatnonzero(~self.urban & (sw_posts > 0)).tolist():
             col.compare("F-LOCAL-HIRE", "hires", ids[s], "local hires >= share x social-worker hires (rural)",

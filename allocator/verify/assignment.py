@@ -502,13 +502,17 @@ def verify_assignment(instance: Instance, plan_dir: str | os.PathLike[str], assi
     intermediate post holds that level already or is listed with the upgrade (``certify`` / ``promote``;
     failures carry the certification clause in force: F-CERT-RATE, A-CERT-RATE or A-CERT-MIN); at every
     station and post, workers placed + hires = posts of the plan (F-HIRING [posts]: nothing left open
-    unlisted, nothing overfilled); moves within the limit recorded in ``assignment.json`` (E-MOVES);
+    unlisted, nothing overfilled); the plan's moves (``moves.csv``, X-MOVES [roster]) made, nobody protected
+    by seniority moved (X-MOVES [protected]), other moves within the limit in ``assignment.json`` (E-MOVES);
     F-LOCAL-HIRE at rural stations: local hires >= share x hires [hires], and local social workers + local
     hires >= share x social workers [station] -- a shortfall there passes only where every hire is local
     and nobody was moved in or out (forced by staff in post, whom IN-POST keeps).  Packages
     (``packages.csv``): each copy at most once, only where eligible and at stations the plan opens
     (E-PACKAGES), within the staff hours the plan leaves spare (E4 [packages]), department budgets and
-    counts (E-DEPT).
+    counts (E-DEPT).  On a horizon plan the year of ``assignment.json`` (default the first) is checked on
+    that year's slice of the plan, against the staff in post that year (``staff_in_post.csv``: E1
+    [in_post] holds it to the plan's stock at the start of the year less its leavers, per station and
+    category, today's workers and earlier years' ``hire-...`` placeholders only).
 
     Parameters
     ----------

@@ -36,6 +36,13 @@ not local can cause (IN-POST keeps them; with moves allowed the roster moves the
 ``local_shortfall`` outweighing any move).  The verifier accepts such a shortfall only where every
 hire is local and no non-local worker was moved in nor local one moved out.
 
+The plan's moves (X-MOVES, ``moves.csv``: from_station, to_station, level, count) are made first, by
+:func:`plan_moves`: per row the least senior social workers of that level at the sending station who are
+not protected (years of service reaching ``protected_years``) move to the receiving one, at the plan's
+cost per move, and take posts there as if in post there; they are ``moved`` on the roster but do not count
+against ``max_moves``, which limits the roster's own moves beyond the plan's (nobody protected, nobody
+the plan moved).
+
 Moves: ``max_moves`` (CLI ``--max-moves``) defaults to 0, consistent with IN-POST: the station model
 assumes that nobody moves, and its posts always fit everyone in post at their own station (E1 keeps
 every station's social workers, certified and intermediate workers, admin staff and volunteers), so

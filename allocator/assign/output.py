@@ -76,8 +76,9 @@ def format_assignment(res: PackageResult, roster: RosterResult, out: str | os.Pa
     lines = [f"Packages: {res.status.value.upper()}, {len(res.placements)} placed, need covered "
              f"{res.objective or 0:,.0f} (weighted residents); {_dept_link_text(res)}",
              f"Roster: {roster.status.value.upper()} by {roster.method} ({roster.why}), {roster.seconds:.2f} s",
-             f"  {len(roster.roster)} workers in post, {rs['moved']} moved ({limit}; {rs['moved_county']} to "
-             f"another county), {rs['certified']} to certify, {rs['promoted']} to promote; one-off cost "
+             f"  {len(roster.roster)} workers in post, {rs['moved']} moved ({rs.get('plan_moves', 0)} by the plan's "
+             f"moves.csv, {rs.get('roster_moves', rs['moved'])} more: {limit}; {rs['moved_county']} to another "
+             f"county), {rs['certified']} to certify, {rs['promoted']} to promote; one-off cost "
              f"{rs['roster_cost']:,} yuan",
              f"  hires {rs['hires']} costing {rs['hiring_cost']:,} a year; {rs['local_required']} of them "
              "local (F-LOCAL-HIRE)"]

@@ -36,6 +36,13 @@ not local can cause (IN-POST keeps them; with moves allowed the roster moves the
 ``local_shortfall`` outweighing any move).  The verifier accepts such a shortfall only where every
 hire is local and no non-local worker was moved in nor local one moved out.
 
+The plan's moves (X-MOVES, ``moves.csv``: from_station, to_station, level, count) are made first, by
+:func:`plan_moves`: per row the least senior social workers of that level at the sending station who are
+not protected (years of service reaching ``protected_years``) move to the receiving one, at the plan's
+cost per move, and take posts there as if in post there; they are ``moved`` on the roster but do not count
+against ``max_moves``, which limits the roster's own moves beyond the plan's (nobody protected, nobody
+the plan moved).
+
 Moves: ``max_moves`` (CLI ``--max-moves``) defaults to 0, consistent with IN-POST: the station model
 assumes that nobody moves, and its posts always fit everyone in post at their own station (E1 keeps
 every station's social workers, certified and intermediate workers, admin staff and volunteers), so
@@ -187,6 +194,69 @@ def _posts(instance: Instance, plan: Any) -> np.ndarray:
     return np.rint(staff[cols].reindex(ids).fillna(0).to_numpy(float)).astype(np.int64)
 
 
+def protected(instance: Instance, years: np.ndarray) -> np.ndarray:
+    """Workers X-MOVES never moves: years of service >= ``protected_years`` (none when X-MOVES is not in force).
+
+    A staff table with a boolean ``protected`` column (one year of a horizon, :mod:`allocator.assign.horizon`:
+    the station model protects whoever reaches the figure before the horizon ends) says it itself.
+    """
+    sf = instance.staff
+    if "protected" in sf.columns:
+        return np.asarray(sf["protected"], bool)
+    c = instance.clause("X-MOVES")
+    if c is None or "protected_years" not in c.figures:
+        return np.zeros(len(years), bool)
+    return np.asarray(years, float) >= float(c.figures["protected_years"])
+
+
+def plan_moves(instance: Instance, plan: Any, wid: np.ndarray, home: np.ndarray, wtype: np.ndarray,
+               wl: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray] | str:
+    """Apply the plan's ``moves.csv`` (X-MOVES) to the staff in post: who moves where, before the roster.
+
+    Per row (from_station, to_station, level, count) the ``count`` least senior social workers of that
+    level at ``from_station`` who are not protected (:func:`protected`) and not moved already move to
+    ``to_station`` (ties: staff-table order); between a rural station under F-LOCAL-HIRE and another
+    station the non-local go out of the rural one first and the local go into it first.  Returns the
+    station of each worker after the moves and the plan's cost per move of each (whole yuan; 0 for those
+    who stay), or a message when a move names a station of no instance or too few workers may move.
+    """
+    tables = plan.tables if hasattr(plan, "tables") else plan
+    mv = tables.get("moves") if hasattr(tables, "get") else None
+    home = home.copy()
+    cost = np.zeros(len(home), np.int64)
+    if mv is None or len(mv) == 0:
+        return home, cost
+    ids = pd.Index(np.asarray(instance.stations["station_id"]).astype(str))
+    origin = home.copy()
+    free = (wtype == "social_worker") & ~protected(instance, years)
+    order = np.lexsort((np.arange(len(home)), np.asarray(years, float)))   # least senior first
+    st = instance.stations
+    rural = np.asarray(st["area_type"]).astype(str) == "rural"
+    lc = instance.clause("F-LOCAL-HIRE")
+    rural &= lc is not None and float(lc.figures.get("share", 0.0)) > 0
+    registered = np.asarray(instance.staff["local_registration"], bool)
+    for r in mv.itertuples(index=False):
+        a, b = ids.get_indexer([str(r.from_station), str(r.to_station)])
+        lv = LEVELS.index(str(r.level)) if str(r.level) in LEVELS else -1
+        n = int(round(float(r.count)))
+        if a < 0 or b < 0 or lv < 0:
+            return f"moves.csv: a move {r.from_station} -> {r.to_station} ({r.level}) the roster cannot read"
+        cand = order[(origin[order] == a) & (home[order] == a) & (wl[order] == lv) & free[order]]
+        if len(cand) < n:
+            return (f"the plan's moves.csv moves {n} {r.level} social worker(s) from {r.from_station} to "
+                    f"{r.to_station}, but only {len(cand)} there may move (X-MOVES protected_years)")
+        # F-LOCAL-HIRE: registration is by county and a move keeps the county, so a local worker moved
+        # takes one local from a to b; from a rural station to an urban one move the non-local first,
+        # the other way round the local first (then, either way, the least senior)
+        if rural[a] != rural[b]:
+            first = ~registered[cand] if rural[a] else registered[cand]
+            cand = np.concatenate([cand[first], cand[~first]])
+        take = cand[:n]
+        home[take] = b
+        cost[take] = int(round(float(r.cost) / n)) if n else 0
+    return home, cost
+
+
 @dataclass
 class _Graph:
     """The roster network: workers -> (stay) posts at their station, or (move) a class node of a
@@ -281,6 +351,11 @@ def _network(instance: Instance, plan: Any, max_moves: int | None, costs: Roster
                            np.where(np.asarray(sf["certified"], bool) | (lvl_name == "assistant"), 1, 0)))
     years = np.asarray(sf["years_of_service"], float)
     registered = np.asarray(sf["local_registration"], bool)
+    origin = home.copy()
+    moved_by_plan = plan_moves(instance, plan, wid, home, wtype, wl, years)
+    if isinstance(moved_by_plan, str):
+        return _failed(Status.INFEASIBLE, moved_by_plan, max_moves, costs)
+    home, plan_move_c = moved_by_plan
     weight = 1.0 + years / costs.seniority_years
     cert_c, prom_c = upgrade_costs(instance, costs)
     H = hire_unit_costs(instance)
@@ -306,14 +381,15 @@ def _network(instance: Instance, plan: Any, max_moves: int | None, costs: Roster
                        f"{int((wt == i).sum())} {t} staff in post (IN-POST: nobody is dismissed)", max_moves, costs)
 
     # Which workers may move: with a limit N, the N least senior of each interchangeable group.
+    # X-MOVES: a protected worker never moves (nor twice: a worker the plan moves stays there).
     if max_moves == 0:
         movable = np.zeros(W, bool)
     elif max_moves is None:
-        movable = np.ones(W, bool)
+        movable = ~protected(instance, years) & (home == origin)
     else:
         grp = pd.DataFrame({"h": home, "t": wt, "l": wl, "r": registered, "y": years, "i": np.arange(W)})
         rank = grp.sort_values(["y", "i"], kind="stable").groupby(["h", "t", "l", "r"], sort=False).cumcount()
-        movable = rank.sort_index().to_numpy() < max_moves
+        movable = (rank.sort_index().to_numpy() < max_moves) & ~protected(instance, years) & (home == origin)
 
     k_ok = (k_type[None, :] == wt[:, None]) & (POST_LEVEL[None, :] >= wl[:, None])        # W x K
     # stay arcs
@@ -365,7 +441,8 @@ def _network(instance: Instance, plan: Any, max_moves: int | None, costs: Roster
                        max_moves, costs)
 
     return SimpleNamespace(K=K, P=P, R=R, S=S, W=W, cert_c=cert_c, costs=costs, county=county, g=g,
-                           hire_c=hire_c, home=home, ids=ids, local_rows=local_rows, max_moves=max_moves,
+                           hire_c=hire_c, home=home, origin=origin, plan_move_c=plan_move_c,
+                           ids=ids, local_rows=local_rows, max_moves=max_moves,
                            minutes=minutes, mv_q=mv_q, mv_w=mv_w, pl_k=pl_k, pl_q=pl_q, pl_s=pl_s,
                            prom_c=prom_c, registered=registered, share=share, st=st, st_k=st_k, st_s=st_s,
                            st_w=st_w, sw_k=sw_k, sw_posts=sw_posts, upgrade=upgrade, weight=weight, wid=wid,
@@ -422,15 +499,19 @@ def _solve_network(n: SimpleNamespace, max_moves: int | None, costs: RosterCosts
     if (to_s < 0).any():
         return _failed(Status.ERROR, "roster: a worker was left without a post", max_moves, costs, method, why, t0)
 
-    moved = to_s != home
-    same = county[to_s] == county[home]
-    base = np.where(same, costs.move_within_county, costs.move_county_change)
+    # moved: away from the station in post today, by the plan's moves.csv (cost: the plan's per move) or
+    # by the roster itself (``own``, within max_moves, at the roster's move cost from where the plan put them)
+    origin, plan_move_c = n.origin, n.plan_move_c
+    own = to_s != home
+    moved = to_s != origin
+    same = county[to_s] == county[origin]
+    base = np.where(county[to_s] == county[home], costs.move_within_county, costs.move_county_change)
     if minutes is not None:
         base = base + costs.per_travel_minute * minutes[home, to_s]
-    w_cost = np.where(moved, np.rint(weight * base), 0).astype(np.int64) + upgrade(wl, to_k)
+    w_cost = np.where(own, np.rint(weight * base), 0).astype(np.int64) + plan_move_c + upgrade(wl, to_k)
     to_level = np.where(sw_k[to_k], POST_LEVEL[to_k], 0)
     roster = pd.DataFrame({
-        "worker_id": wid, "type": wtype, "from_station": ids[home], "to_station": ids[to_s],
+        "worker_id": wid, "type": wtype, "from_station": ids[origin], "to_station": ids[to_s],
         "from_level": np.asarray(LEVELS, dtype=object)[wl], "to_level": np.asarray(LEVELS, dtype=object)[to_level],
         "moved": moved.astype(int),
         "upgrade": [_UPGRADE.get((int(a), int(b)), "") for a, b in zip(wl, to_level, strict=True)],
@@ -470,6 +551,7 @@ def _solve_network(n: SimpleNamespace, max_moves: int | None, costs: RosterCosts
     summary: dict[str, object] = {
         "status": status.value, "method": method, "why": why, "max_moves": max_moves,
         "workers": W, "moved": int(moved.sum()), "moved_county": int((moved & ~same).sum()),
+        "plan_moves": int((home != origin).sum()), "roster_moves": int(own.sum()),
         "certified": int(ups.str.contains("certify").sum()), "promoted": int(ups.str.contains("promote").sum()),
         "roster_cost": roster_cost, "hires": int(open_posts.sum()), "hiring_cost": hiring_cost,
         "local_required": int(local_hires.sum()), "local_shortfall": int(short.sum()),

@@ -6,6 +6,7 @@ are read here and held against the instance and the plan (read by :mod:`allocato
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.instance import Instance
+from allocator.instance import Instance, Table
 from allocator.verify.reader import PlanData, read_plan_folder
 from allocator.verify.report import Check, Collector, VerifyReport, fmt, verdict_text
 from allocator.verify.tolerance import Tolerance, shortfall
@@ -108,6 +109,9 @@ class _AssignmentVerifier:
         self.w_type = np.asarray(sf["type"]).astype(str)
         self.w_level = np.asarray(sf["level"]).astype(str)
         self.w_local = np.asarray(sf["local_registration"], dtype=bool)
+        self.years = np.asarray(sf["years_of_service"], dtype=float)
+        self.year: int | None = None      # the horizon year the assignment staffs (None: a one-year plan)
+        self.extra_years = 0.0            # a horizon: the years after this one that protection looks ahead
         self.summary: dict[str, Any] = {}
         if (adir / "assignment.json").is_file():
             try:
@@ -212,7 +216,14 @@ class _AssignmentVerifier:
                          f"FAIL: worker {wid[w[r]]} {self.w_level[w[r]]} -> {to_level[r]} lists {ups[r]!r}")
 
     def _moves(self) -> None:
-        """E-TABLES [moved] and E-MOVES: the move flag and the move limit recorded in assignment.json."""
+        """E-TABLES [moved], X-MOVES [roster] / [protected] and E-MOVES.
+
+        A worker moved as the plan's ``moves.csv`` says (from, to, level; up to its count) is the plan's
+        move; every other move is the roster's own and counts against the limit in assignment.json
+        (``--max-moves``, 0 by default: then any move the plan does not make fails E-MOVES).  Each of the
+        plan's moves is made, and nobody X-MOVES protects (years of service reaching ``protected_years``)
+        is moved.
+        """
         col, ro, w = self.col, self.ro, self.w
         moved_written = _ints(col, ro, "moved", "roster.csv")
         self.moved = moved = ro["to_station"].to_numpy() != self.w_station[w]
@@ -220,12 +231,57 @@ class _AssignmentVerifier:
             col.fail("E-TABLES", "moved", None, "moved = 1 exactly when the station changes",
                      f"FAIL: worker {self.wid[w[r]]}: moved {moved_written[r]}, {self.w_station[w[r]]} -> "
                      f"{ro['to_station'].iat[r]}")
+        quota: dict[tuple[str, str, str], int] = {}
+        mv = self.plan.moves
+        if mv is not None and len(mv):
+            if "year" in mv.columns and self.year is not None:
+                mv = mv[pd.to_numeric(mv["year"], errors="coerce") == self.year]
+            for r in mv.itertuples(index=False):
+                key = (str(r.from_station), str(r.to_station), str(r.level))
+                quota[key] = quota.get(key, 0) + int(round(float(r.count)))
+        planned = dict.fromkeys(quota, 0)
+        own = np.zeros(len(ro), bool)
+        lvl = np.where(np.isin(self.w_level[w], list(LEVEL_RANK)), self.w_level[w], "none")
+        for r in np.flatnonzero(moved).tolist():
+            key = (self.w_station[w[r]], str(ro["to_station"].iat[r]), str(lvl[r]))
+            if self.is_sw[r] and key in quota and planned[key] < quota[key]:
+                planned[key] += 1
+            else:
+                own[r] = True
+        for key, n in quota.items():
+            col.compare("X-MOVES", "roster", key[0], f"workers moved {key[0]} -> {key[1]} ({key[2]}) as the "
+                        "plan's moves.csv says", float(planned[key]), "=", float(n), "workers", only_failures=True)
+        if quota:
+            col.compare("X-MOVES", "roster", None, "workers moved as the plan's moves.csv says, all moves",
+                        float(sum(planned.values())), "=", float(sum(quota.values())), "workers")
+        self.own = own
+        prot = self._protected()
+        for r in np.flatnonzero(moved & prot[w]).tolist():
+            col.fail("X-MOVES", "protected", self.w_station[w[r]], "nobody protected by seniority is moved",
+                     f"FAIL: worker {self.wid[w[r]]} ({self.years[w[r]]:g} years of service) moved "
+                     f"{self.w_station[w[r]]} -> {ro['to_station'].iat[r]}: X-MOVES protects them", 1.0, "<=", 0.0,
+                     "workers")
         if "max_moves" in self.rs:
             if self.rs["max_moves"] is None:
-                col.notes.append(f"E-MOVES: no move limit recorded; {int(moved.sum())} worker(s) moved")
+                col.notes.append(f"E-MOVES: no move limit recorded; {int(moved.sum())} worker(s) moved, "
+                                 f"{int(own.sum())} of them not by the plan's moves")
             else:
-                col.compare("E-MOVES", "roster", None, "workers moved to another station <= max_moves",
-                            float(moved.sum()), "<=", float(self.rs["max_moves"]), "workers")
+                for r in np.flatnonzero(own).tolist()[:5] if self.rs["max_moves"] == 0 else []:
+                    col.fail("E-MOVES", "roster", self.w_station[w[r]], "a worker moves only as the plan's "
+                             "moves.csv says (no move limit given)",
+                             f"FAIL: worker {self.wid[w[r]]} moved {self.w_station[w[r]]} -> "
+                             f"{ro['to_station'].iat[r]} without a move of the plan")
+                col.compare("E-MOVES", "roster", None, "workers moved other than by the plan's moves.csv <= "
+                            "max_moves", float(own.sum()), "<=", float(self.rs["max_moves"]), "workers")
+
+    def _protected(self) -> np.ndarray:
+        """X-MOVES protection per worker: years of service (+ the horizon's remaining years) >= protected_years;
+        the horizon's placeholder hires (``hire-...``) are new and never protected."""
+        c = self.inst.clause("X-MOVES")
+        if c is None or "protected_years" not in c.figures:
+            return np.zeros(len(self.wid), bool)
+        hire = np.char.startswith(self.wid.astype(str), "hire-")
+        return ~hire & (self.years + self.extra_years >= float(c.figures["protected_years"]))
 
     def _hires(self, hi: pd.DataFrame) -> None:
         """hires.csv: known stations and posts, 0 <= local <= hires, one row per post, costs at the floor."""
@@ -305,8 +361,11 @@ class _AssignmentVerifier:
         local_there = np.zeros(len(self.ro), bool)
         local_there[sw_row] = self.w_local[w][sw_row] & (self.county[to_s[sw_row]] == self.county[home[sw_row]])
         local_staff = np.bincount(to_s[sw_row & local_there], minlength=self.S)
-        in_nonlocal = np.bincount(to_s[sw_row & ~local_there & self.moved], minlength=self.S)
-        out_local = np.bincount(home[sw_row & self.w_local[w] & self.moved], minlength=self.S)
+        # the plan's own moves (moves.csv) are the station model's, made without registrations: only the
+        # roster's own moves count against a shortfall being forced
+        own = self.moved & self.own
+        in_nonlocal = np.bincount(to_s[sw_row & ~local_there & own], minlength=self.S)
+        out_local = np.bincount(home[sw_row & self.w_local[w] & own], minlength=self.S)
         forced_short: list[float] = []
         for s in np.flatnonzero(~self.urban & (sw_posts > 0)).tolist():
             col.compare("F-LOCAL-HIRE", "hires", ids[s], "local hires >= share x social-worker hires (rural)",
@@ -443,13 +502,17 @@ def verify_assignment(instance: Instance, plan_dir: str | os.PathLike[str], assi
     intermediate post holds that level already or is listed with the upgrade (``certify`` / ``promote``;
     failures carry the certification clause in force: F-CERT-RATE, A-CERT-RATE or A-CERT-MIN); at every
     station and post, workers placed + hires = posts of the plan (F-HIRING [posts]: nothing left open
-    unlisted, nothing overfilled); moves within the limit recorded in ``assignment.json`` (E-MOVES);
+    unlisted, nothing overfilled); the plan's moves (``moves.csv``, X-MOVES [roster]) made, nobody protected
+    by seniority moved (X-MOVES [protected]), other moves within the limit in ``assignment.json`` (E-MOVES);
     F-LOCAL-HIRE at rural stations: local hires >= share x hires [hires], and local social workers + local
     hires >= share x social workers [station] -- a shortfall there passes only where every hire is local
     and nobody was moved in or out (forced by staff in post, whom IN-POST keeps).  Packages
     (``packages.csv``): each copy at most once, only where eligible and at stations the plan opens
     (E-PACKAGES), within the staff hours the plan leaves spare (E4 [packages]), department budgets and
-    counts (E-DEPT).
+    counts (E-DEPT).  On a horizon plan the year of ``assignment.json`` (default the first) is checked on
+    that year's slice of the plan, against the staff in post that year (``staff_in_post.csv``: E1
+    [in_post] holds it to the plan's stock at the start of the year less its leavers, per station and
+    category, today's workers and earlier years' ``hire-...`` placeholders only).
 
     Parameters
     ----------
@@ -470,15 +533,139 @@ def verify_assignment(instance: Instance, plan_dir: str | os.PathLike[str], assi
     adir = Path(assignment_dir)
     report = VerifyReport(instance.name, str(adir))
     quiet = Collector(tol)      # the plan's own file problems are verify_plan's to report
-    plan = read_plan_folder(instance, Path(plan_dir), quiet) if Path(plan_dir).is_dir() else None
     if not adir.is_dir():
         col.fail("E-FILES", "files", None, "the assignment directory exists", f"FAIL: no directory {adir}")
-    elif plan is None:
-        col.fail("E-FILES", "files", None, "the plan can be read",
-                 f"FAIL: the plan {plan_dir} cannot be read; the assignment is not checked")
+    elif instance.horizon is not None and Path(plan_dir).is_dir():
+        _verify_year(instance, Path(plan_dir), adir, col, quiet)
     else:
-        v = _AssignmentVerifier(instance, plan, adir, col)
-        v.roster()
-        v.packages()
+        plan = read_plan_folder(instance, Path(plan_dir), quiet) if Path(plan_dir).is_dir() else None
+        if plan is None:
+            col.fail("E-FILES", "files", None, "the plan can be read",
+                     f"FAIL: the plan {plan_dir} cannot be read; the assignment is not checked")
+        else:
+            v = _AssignmentVerifier(instance, plan, adir, col)
+            v.roster()
+            v.packages()
     report.checks, report.notes = col.checks, col.notes
     return report
+
+
+def _verify_year(instance: Instance, plan_dir: Path, adir: Path, col: Collector, quiet: Collector) -> None:
+    """One year of a horizon plan: the year of assignment.json (default the first), that year's slice of the
+    plan, and the staff in post that year (``staff_in_post.csv``, cross-checked by :func:`_check_year_staff`)."""
+    import tempfile
+
+    doc = _json_or_empty(adir / "assignment.json")
+    year = int(doc.get("year", instance.years[0]))
+    if year not in instance.years:
+        col.fail("E-FILES", "year", None, "assignment.json's year is a year of the horizon",
+                 f"FAIL: assignment.json year {year}; the instance plans {list(instance.years)}")
+        return
+    sp_path = adir / "staff_in_post.csv"
+    if not sp_path.is_file():
+        col.fail("E-FILES", "files", None, "a horizon assignment has staff_in_post.csv",
+                 f"FAIL: {sp_path} is missing: the staff in post in {year} cannot be checked")
+        return
+    sip = pd.read_csv(sp_path, dtype={"worker_id": str, "station_id": str, "type": str, "level": str},
+                      keep_default_na=False)
+    with tempfile.TemporaryDirectory(prefix=f"verify-assign-{year}-") as tmp:
+        d = Path(tmp)
+        for f in ("staff", "budget", "services", "coverage", "stations", "clauses", "moves"):
+            if not (plan_dir / f"{f}.csv").is_file():
+                continue
+            df = pd.read_csv(plan_dir / f"{f}.csv", dtype=str, keep_default_na=False)
+            df = df[df["year"] == str(year)].drop(columns=["year"] + (["built_year"] if f == "stations" else []))
+            if f == "stations":  # the one-year reader takes ``built`` for a new station as in operation
+                df["built"] = df["active"]
+            df.to_csv(d / f"{f}.csv", index=False)
+        (d / "summary.json").write_text('{"status": "optimal"}\n')
+        plan = read_plan_folder(instance.for_year(year), d, quiet)
+    if plan is None:
+        col.fail("E-FILES", "files", None, "the plan can be read",
+                 f"FAIL: the plan {plan_dir} ({year}) cannot be read; the assignment is not checked")
+        return
+    _check_year_staff(instance, plan_dir, year, sip, col)
+    cols = {c: sip[c].to_numpy() for c in sip.columns if c != "protected"}
+    cols["local_registration"] = sip["local_registration"].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+    cols["years_of_service"] = pd.to_numeric(sip["years_of_service"], errors="coerce").fillna(0).to_numpy()
+    inst_y = dataclasses.replace(instance.for_year(year), staff=Table(instance.staff.name, cols))
+    v = _AssignmentVerifier(inst_y, plan, adir, col)
+    v.year, v.extra_years = year, float(len(instance.years) - 1)
+    col.notes.append(f"assignment of {year} of the horizon: checked against the staff in post that year "
+                     f"(staff_in_post.csv, {len(sip)} worker(s), cross-checked with the plan's tables)")
+    v.roster()
+    v.packages()
+
+
+def _json_or_empty(path: Path) -> dict[str, Any]:
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return got if isinstance(got, dict) else {}
+
+
+def _category(typ: pd.Series, level: pd.Series) -> np.ndarray:
+    t, lv = typ.astype(str).to_numpy(), level.astype(str).to_numpy()
+    return np.where(t == "social_worker", np.where(np.isin(lv, ("assistant", "intermediate")), lv, "none"), t)
+
+
+def _check_year_staff(instance: Instance, plan_dir: Path, year: int, sip: pd.DataFrame, col: Collector) -> None:
+    """E1 [in_post]: ``staff_in_post.csv`` is the staff the plan has in post in ``year`` before its own moves,
+    upgrades and hires: today's workers (type kept, level not lowered) and earlier years' hires
+    (``hire-<u>-<station>-...``, u < year, at most the plan's hires of u there); per station and category
+    (admin, the three social-worker levels, volunteers) as many as the plan's stock at the start of the year
+    (today's staff, else staff.csv of the year before) less the year's leavers (leavers.csv)."""
+    today = instance.staff.to_frame().astype({"worker_id": str, "station_id": str}).set_index("worker_id")
+    wid = sip["worker_id"].astype(str)
+    for w in wid[wid.duplicated()].tolist():
+        col.fail("E1", "in_post", None, "staff_in_post.csv lists each worker once", f"FAIL: {w} is listed twice")
+    hires = pd.read_csv(plan_dir / "hires.csv", dtype={"station_id": str}) if (plan_dir / "hires.csv").is_file() \
+        else pd.DataFrame(columns=["year", "station_id", "hires"])
+    placeholder: dict[tuple[int, str], int] = {}
+    for r in sip.itertuples(index=False):
+        w = str(r.worker_id)
+        if w in today.index:
+            t0 = today.loc[w]
+            if str(t0["type"]) != str(r.type) or LEVEL_RANK.get(str(r.level), 0) < LEVEL_RANK.get(str(t0["level"]), 0):
+                col.fail("E1", "in_post", str(r.station_id), "a worker keeps their type and level",
+                         f"FAIL: {w}: {t0['type']} {t0['level']} today, {r.type} {r.level} in staff_in_post.csv")
+            continue
+        parts = w.split("-")
+        u = int(parts[1]) if len(parts) > 2 and parts[0] == "hire" and parts[1].isdigit() else None
+        if u is None or u >= year or u not in instance.years:
+            col.fail("E1", "in_post", str(r.station_id), "staff_in_post.csv: today's workers and earlier hires only",
+                     f"FAIL: {w} is neither in staff.csv nor a hire of a year before {year}")
+            continue
+        placeholder[(u, parts[2])] = placeholder.get((u, parts[2]), 0) + 1
+    for (u, s), n in placeholder.items():
+        made = pd.to_numeric(hires.loc[(pd.to_numeric(hires["year"]) == u) & (hires["station_id"] == s), "hires"]).sum()
+        col.compare("E1", "in_post", s, f"hires of {u} in post in {year} <= the plan's hires of {u}", float(n),
+                    "<=", float(made), "workers", only_failures=True)
+    ids = np.asarray(instance.stations["station_id"]).astype(str)
+    cats = ["admin", "none", "assistant", "intermediate", "volunteer"]
+    plan_col = {"admin": "admin", "none": "sw_uncertified", "assistant": "sw_certified_assistant",
+                "intermediate": "sw_certified_intermediate", "volunteer": "volunteers"}
+    k = instance.years.index(year)
+    if k == 0:
+        start = pd.crosstab(today["station_id"], _category(today["type"], today["level"]))
+    else:
+        st = pd.read_csv(plan_dir / "staff.csv", dtype={"station_id": str})
+        st = st[pd.to_numeric(st["year"]) == instance.years[k - 1]].set_index("station_id")
+        start = pd.DataFrame({c: np.round(pd.to_numeric(st[plan_col[c]])) for c in cats})
+    start = start.reindex(index=ids, columns=cats, fill_value=0).fillna(0)
+    lv = pd.read_csv(plan_dir / "leavers.csv", dtype={"station_id": str, "level": str}, keep_default_na=False) \
+        if (plan_dir / "leavers.csv").is_file() else pd.DataFrame(columns=["year", "station_id", "level", "leavers"])
+    lv = lv[pd.to_numeric(lv["year"]) == year]
+    lv = lv.assign(cat=np.where(lv["level"].astype(str) == "", "admin", lv["level"].astype(str)))
+    gone = lv.groupby(["station_id", "cat"])["leavers"].sum().unstack(fill_value=0)
+    gone = gone.reindex(index=ids, columns=cats, fill_value=0).fillna(0)
+    have = pd.crosstab(sip["station_id"].astype(str), _category(sip["type"], sip["level"]))
+    have = have.reindex(index=ids, columns=cats, fill_value=0).fillna(0)
+    for c in cats:
+        for s in ids.tolist():
+            want = float(start.at[s, c] - gone.at[s, c])
+            col.compare("E1", "in_post", s, f"{c} in staff_in_post.csv = the plan's stock at the start of {year} "
+                        "less its leavers", float(have.at[s, c]), "=", want, "workers", only_failures=True)
+        col.compare("E1", "in_post", None, f"{c} in post in {year} (staff_in_post.csv) = the plan's, all stations",
+                    float(have[c].sum()), "=", float((start[c] - gone[c]).sum()), "workers")

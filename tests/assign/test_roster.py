@@ -305,7 +305,9 @@ def test_seed_assignment_verifies(seed_plans: dict[str, tuple[Instance, Path]], 
                                     "moved", "upgrade", "cost"]
     assert list(pd.read_csv(adir / "hires.csv").columns) == ["station_id", "post", "hires", "local_required",
                                                              "annual_cost"]
-    assert len(roster) == len(inst.staff) and roster["moved"].sum() == 0      # IN-POST: --max-moves 0
+    # IN-POST with --max-moves 0: only the plan's own moves (moves.csv, X-MOVES) move anyone
+    plan_moves = pd.read_csv(plan / "moves.csv")["count"].sum() if (plan / "moves.csv").is_file() else 0
+    assert len(roster) == len(inst.staff) and roster["moved"].sum() == plan_moves
     summary = json.loads((adir / "assignment.json").read_text())["roster"]
     assert summary["method"] == "min-cost flow" and summary["max_moves"] == 0
     r = CliRunner().invoke(main, ["verify", str(ROOT / "instances" / seed), str(plan), "--assignment", str(adir)])
@@ -324,7 +326,10 @@ def test_seed_roster_with_moves_verifies(seed_plans: dict[str, tuple[Instance, P
     res = solve_roster(inst, tables(plan), max_moves=20)
     assert res.status is Status.OPTIMAL and res.method == "MILP"
     # solve_roster's summary holds these counts as int
-    assert 0 < cast(int, res.summary["moved"]) <= 20
+    # the limit is on the roster's own moves, beyond the plan's moves.csv (made in both)
+    assert 0 < cast(int, res.summary["roster_moves"]) <= 20
+    assert res.summary["plan_moves"] == stay.summary["plan_moves"] == stay.summary["moved"]
+    assert res.summary["moved"] == cast(int, res.summary["plan_moves"]) + cast(int, res.summary["roster_moves"])
     assert cast(int, res.summary["local_shortfall"]) < cast(int, stay.summary["local_shortfall"])
     assert res.objective is not None and stay.objective is not None and res.objective < stay.objective
     r = CliRunner().invoke(main, ["assign", str(ROOT / "instances" / "fuzhou-2026"), str(plan), "--max-moves", "20",
@@ -404,3 +409,75 @@ def test_write_assignment_is_whole_or_nothing(seed_plans: dict[str, tuple[Instan
     assert [p.name for p in tmp_path.iterdir()] == ["a"]
     write_assignment(pk, ro, tmp_path / "b")                                  # reproducible, byte for byte
     assert {p.name: p.read_bytes() for p in (tmp_path / "b").iterdir()} == before
+
+
+def _staff(inst: Instance) -> pd.DataFrame:
+    return inst.staff.to_frame().astype({"worker_id": str, "station_id": str}).set_index("worker_id")
+
+
+def test_plan_moves_are_made_and_only_they(seed_plans: dict[str, tuple[Instance, Path]],
+                                           seed_assignments: dict[str, Path], tmp_path: Path) -> None:
+    """fuzhou-2026 moves social workers (X-MOVES, moves.csv): the roster makes exactly those moves, with
+    unprotected workers of the move's level; a swap of two workers that stay becomes two moves the plan does
+    not make (E-MOVES), a protected worker moved in place of the plan's mover fails X-MOVES [protected]."""
+    inst, plan = seed_plans["fuzhou-2026"]
+    adir = seed_assignments["fuzhou-2026"]
+    moves = pd.read_csv(plan / "moves.csv", dtype={"from_station": str, "to_station": str})
+    assert moves["count"].sum() > 0
+    ro = pd.read_csv(adir / "roster.csv", dtype={"from_station": str, "to_station": str}, keep_default_na=False)
+    mv = ro[ro["moved"] == 1]
+    got = mv.groupby(["from_station", "to_station", "from_level"]).size()
+    want = moves.groupby(["from_station", "to_station", "level"])["count"].sum()
+    assert got.to_dict() == want.to_dict()
+    staff = _staff(inst)
+    protected_years = inst.clause("X-MOVES").figures["protected_years"]  # type: ignore[union-attr]
+    assert (staff.loc[mv["worker_id"], "years_of_service"] < protected_years).all()
+    summary = json.loads((adir / "assignment.json").read_text())["roster"]
+    assert summary["plan_moves"] == moves["count"].sum() and summary["roster_moves"] == 0
+
+    # two unprotected workers who stay, same type, level, post and registration, in two counties: swapped
+    stay = ro[(ro["moved"] == 0) & (ro["type"] == "social_worker")].copy()
+    stay["local"] = staff.loc[stay["worker_id"], "local_registration"].to_numpy()
+    stay["county"] = pd.Series(np.asarray(inst.stations["county"]).astype(str),
+                               index=np.asarray(inst.stations["station_id"]).astype(str)).loc[
+        stay["to_station"]].to_numpy()
+    young = staff.loc[stay["worker_id"], "years_of_service"].to_numpy() < protected_years
+    stay = stay[~stay["local"] & young]
+    a = stay.iloc[0]
+    b = stay[(stay["from_level"] == a["from_level"]) & (stay["to_level"] == a["to_level"])
+             & (stay["county"] != a["county"])].iloc[0]
+    bad = tmp_path / "swap"
+    shutil.copytree(adir, bad)
+    r2 = ro.copy()
+    ia, ib = ro.index[ro["worker_id"] == a["worker_id"]][0], ro.index[ro["worker_id"] == b["worker_id"]][0]
+    r2.loc[ia, "to_station"], r2.loc[ib, "to_station"] = b["to_station"], a["to_station"]
+    r2.loc[[ia, ib], "moved"] = 1
+    r2.to_csv(bad / "roster.csv", index=False)
+    doc = json.loads((bad / "assignment.json").read_text())
+    doc["roster"]["moved"] += 2
+    (bad / "assignment.json").write_text(json.dumps(doc))
+    report = verify_assignment(inst, plan, bad)
+    assert report.clause_ids(failed_only=True) == {"E-MOVES"}
+    assert {c.station_id for c in report.failures if c.station_id} == {a["to_station"], b["to_station"]}
+
+    # the plan's mover stays, a protected worker of the same station, level, post and registration goes instead
+    sen = staff[staff["years_of_service"] >= protected_years]
+    for row in mv.itertuples(index=False):
+        cand = ro[(ro["moved"] == 0) & (ro["from_station"] == row.from_station) & (ro["from_level"] == row.from_level)
+                  & (ro["to_level"] == row.to_level) & ro["worker_id"].isin(sen.index)]
+        cand = cand[staff.loc[cand["worker_id"], "local_registration"].to_numpy()
+                    == staff.loc[row.worker_id, "local_registration"]]
+        if len(cand):
+            break
+    else:
+        pytest.skip("no protected worker to swap with")
+    bad = tmp_path / "protected"
+    shutil.copytree(adir, bad)
+    r3 = ro.copy()
+    im, ip = ro.index[ro["worker_id"] == row.worker_id][0], cand.index[0]
+    r3.loc[im, ["to_station", "moved"]] = [row.from_station, 0]
+    r3.loc[ip, ["to_station", "moved"]] = [row.to_station, 1]
+    r3.to_csv(bad / "roster.csv", index=False)
+    report = verify_assignment(inst, plan, bad)
+    assert report.clause_ids(failed_only=True) == {"X-MOVES"}
+    assert [c.family for c in report.failures] == ["protected"]

@@ -31,7 +31,9 @@ def test_solve_writes_a_complete_plan_and_strict_exits_infeasible(tmp_path: Path
     r = run("solve", path, "--out", str(out))
     assert r.exit_code == EXIT_OK, r.output
     assert "OPTIMAL" in r.output and "Soft clauses not met" in r.output
-    assert {p.name for p in out.iterdir()} == PLAN_FILES | {"moves.csv"}  # both seeds have X-MOVES in force
+    # both seeds have X-MOVES and funding sources in force; Fuzhou F-DEGREE / F-YOUNG (profile.csv)
+    extra = {"moves.csv", "sources.csv"} | ({"profile.csv"} if path == F else set())
+    assert {p.name for p in out.iterdir()} == PLAN_FILES | extra
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "optimal"
     manifest = json.loads((out / "manifest.json").read_text())

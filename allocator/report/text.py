@@ -59,9 +59,9 @@ def format_plan_text(plan: Plan, instance: Instance) -> str:
                  f"social workers {t['social_workers']} ({ip['social_worker']}; {t['certified']} certified), "
                  f"volunteers {t['volunteers']} ({ip['volunteer']})")
     if s.get("path"):  # a horizon plan: the path year by year (issue 14)
-        from allocator.station.format import path_lines
+        from allocator.station.format import horizon_lines, path_lines
 
-        lines += ["", "Path by year:"] + path_lines(s["path"])
+        lines += ["", "Path by year:"] + path_lines(s["path"]) + horizon_lines(s, instance.currency)
     if s["deviations"]:
         lines += ["", table(["clause", "family", "deviation", "unit", "§", "title"],
                             [[d["clause_id"], d["family"], f"{d['total']:,.1f}", d["unit"], d["section"], d["title"]]

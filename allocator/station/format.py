@@ -98,7 +98,7 @@ def format_plan(plan: Plan, instance: Instance) -> str:
                  f"social workers {t['social_workers']} ({ip['social_worker']}; {t['certified']} certified), "
                  f"volunteers {t['volunteers']} ({ip['volunteer']})")
     if s.get("path"):
-        lines += ["", "Path by year:"] + path_lines(s["path"])
+        lines += ["", "Path by year:"] + path_lines(s["path"]) + horizon_lines(s, instance.currency)
     if s["deviations"]:
         lines += ["", "Soft clauses not met (deviation in the clause's unit):"]
         for d in s["deviations"]:
@@ -128,3 +128,19 @@ def path_lines(path: list[dict[str, Any]]) -> list[str]:
     cells[0].append("need covered")
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     return ["  " + "  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+
+
+def horizon_lines(s: dict[str, Any], currency: str) -> list[str]:
+    """The horizon's money by use and by source and its moves, over all its years (summary.json)."""
+    m, years = s.get("horizon_money"), s.get("years") or []
+    if not m or not years:
+        return []
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else str(years[0])
+    lines = [f"Over {span} ({currency}): " + ", ".join(f"{k} {m[k]:,.0f}" for k in
+                                                       ("facilities", "salaries", "services", "training"))
+             + f"; total {m['total']:,.0f}"]
+    if src := s.get("horizon_money_by_source"):
+        lines.append("  paid by: " + ", ".join(f"{k} {v:,.0f}" for k, v in src.items()))
+    if mv := s.get("horizon_moves"):
+        lines.append(f"  moves: {mv['workers']:,} workers, {mv['cost']:,.0f} (inside salaries)")
+    return lines

@@ -156,6 +156,12 @@ def horizon_summary(instance: Instance, t: dict[str, pd.DataFrame]) -> dict[str,
     s["path"] = t["path"].to_dict(orient="records")
     s["horizon_money"] = {k: round(float(t["budget"][k].sum()), 2)
                           for k in ("facilities", "salaries", "services", "training", "total")}
+    if "moves" in t:  # X-MOVES over the horizon: workers moved and their cost (inside salaries)
+        s["horizon_moves"] = {"workers": int(t["moves"]["count"].sum()),
+                              "cost": round(float(t["moves"]["cost"].sum()), 2)}
+    if "sources" in t:  # every yuan of the horizon by the source that pays it
+        s["horizon_money_by_source"] = {k: round(float(v), 2) for k, v in
+                                        t["sources"].groupby("source", sort=False)["yuan"].sum().items()}
     return s
 
 

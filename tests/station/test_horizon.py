@@ -218,6 +218,19 @@ def test_broken_horizon_plan_fails_verify_naming_clause_and_year(two: Path, two_
     assert any(y in r.output for y in ("S1 2024", "S2 2024", "S1 2025", "S2 2025")), r.output
 
 
+def test_horizon_money_in_the_summary_is_recomputed(two: Path, two_plan: Path, tmp_path: Path) -> None:
+    import json
+
+    bad = tmp_path / "bad"
+    shutil.copytree(two_plan, bad)
+    summ = json.loads((bad / "summary.json").read_text())
+    summ["horizon_money"]["total"] += 1000.0
+    (bad / "summary.json").write_text(json.dumps(summ))
+    r = CliRunner().invoke(main, ["verify", str(two), str(bad)])
+    assert r.exit_code == 7, r.output
+    assert any("horizon_money" in ln and "FAIL" in ln.upper() for ln in r.output.splitlines()), r.output
+
+
 def test_path_rules_carry_interpolate_flow_absent() -> None:
     from allocator.instance.horizon import resolve
 

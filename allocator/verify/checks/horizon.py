@@ -309,6 +309,38 @@ def check_path(inst: Instance, t: dict[str, pd.DataFrame], col: Collector) -> No
                         "=", float(value), "yuan" if name.startswith("money") else "stations", only_failures=True)
 
 
+def check_summary(plan_dir: Path, t: dict[str, pd.DataFrame], col: Collector) -> None:
+    """summary.json's horizon figures (money by use and by source, moves) as budget.csv, sources.csv and
+    moves.csv give them, summed over every year."""
+    import json
+
+    try:
+        summ = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        col.fail("E-FILES", "summary", None, "summary.json reads", f"FAIL: {e}")
+        return
+    mine: dict[str, dict[str, float]] = {
+        "horizon_money": {k: float(pd.to_numeric(t["budget"][k]).sum())
+                          for k in ("facilities", "salaries", "services", "training", "total")}}
+    if (plan_dir / "sources.csv").is_file():
+        src = pd.read_csv(plan_dir / "sources.csv", dtype={"source": str}, keep_default_na=False)
+        mine["horizon_money_by_source"] = {str(k): float(v) for k, v in src.groupby("source")["yuan"].sum().items()}
+    if "moves" in t:
+        mv = t["moves"]
+        mine["horizon_moves"] = {"workers": float(pd.to_numeric(mv["count"]).sum()),
+                                 "cost": float(pd.to_numeric(mv["cost"]).sum())}
+    for key, figures in mine.items():
+        written = summ.get(key)
+        if not isinstance(written, dict):
+            col.fail("E-TOTALS", key, None, f"summary.json has {key}", f"FAIL: summary.json has no {key}")
+            continue
+        for name, value in figures.items():
+            got = written.get(name)
+            col.compare("E-TOTALS", key, None, f"summary.json {key}.{name} as the plan's tables sum it over the years",
+                        float(got) if isinstance(got, (int, float)) else float("nan"), "=", value,
+                        "workers" if name == "workers" else "yuan", slack=0.01)
+
+
 def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
     """Every horizon check (the plan folder's tables read here, apart from the one-year reader)."""
     t = read_horizon(plan_dir, col)
@@ -323,6 +355,7 @@ def verify_horizon(inst: Instance, plan_dir: Path, col: Collector) -> None:
     from allocator.verify.checks.profile import check_profile_horizon
 
     check_profile_horizon(inst, plan_dir, t, col)  # F-DEGREE, F-YOUNG over the years
+    check_summary(plan_dir, t, col)
 
 
 # One-year checks that a horizon replaces with its own (above) or that differ by design in a horizon:

@@ -84,6 +84,14 @@ def _better(problem: MilpProblem, a: float, b: float) -> bool:
     return b > a + tol if problem.sense == "max" else b < a - tol
 
 
+def _improved(problem: MilpProblem, best: float, res: SolverResult) -> np.ndarray | None:
+    """A sub-solve's plan (integers rounded) when it is a plan of the whole problem better than ``best``."""
+    if not res.status.has_solution or res.x is None:
+        return None
+    x = np.where(problem.integrality, np.round(res.x), res.x)
+    return x if _better(problem, best, problem.objective_value(x)) and plan_is_valid(problem, x)[0] else None
+
+
 def _sub_solve(backend: object, sub: MilpProblem, options: SolveOptions, limit: float | None, gap: float,
                start: np.ndarray | None = None) -> SolverResult:
     opts = replace(options, time_limit=limit, mip_gap=gap, start=start, verbose=False)
@@ -139,11 +147,8 @@ def improve(problem: MilpProblem, x: np.ndarray, hoods: Neighbourhoods, backend:
                         problem.integrality)
             limit = HOOD_SECONDS if left is None else min(HOOD_SECONDS, left)
             res = _sub_solve(backend, sub, options, limit, 1e-3, start=x)
-            if res.status.has_solution and res.x is not None:
-                xn = np.where(problem.integrality, np.round(res.x), res.x)
-                value = problem.objective_value(xn)
-                if _better(problem, best, value) and plan_is_valid(problem, xn)[0]:
-                    x, best, gained = xn, value, True
+            if (xn := _improved(problem, best, res)) is not None:
+                x, best, gained = xn, problem.objective_value(xn), True
             history.append({"round": rnd + 1, "neighbourhood": name, "objective": best,
                             "seconds": round(res.seconds, 2)})
         if not gained:
@@ -195,10 +200,8 @@ def solve_by_search(problem: MilpProblem, hoods: Neighbourhoods, backend: object
         # command without --time-limit should still end)
         limit = left if left is not None else max(60.0, time.monotonic() - started)
         final = _sub_solve(backend, problem, options, limit, options.mip_gap, start=x)
-        if final.status.has_solution and final.x is not None:
-            xn = np.where(problem.integrality, np.round(final.x), final.x)
-            if _better(problem, objective, problem.objective_value(xn)) and plan_is_valid(problem, xn)[0]:
-                x, objective = xn, problem.objective_value(xn)
+        if (xn := _improved(problem, objective, final)) is not None:
+            x, objective = xn, problem.objective_value(xn)
         if final.bound is not None and np.isfinite(final.bound) and (
                 bound is None or (final.bound < bound if problem.sense == "max" else final.bound > bound)):
             bound, source = final.bound, "the whole MIP"

@@ -96,14 +96,18 @@ DEMAND = {"S1": 300.0, "S2": 15.0}
 PER_WORKER = 10.0  # residents a social worker covers (1000 hours / 100 hours per resident)
 
 
-@pytest.fixture(scope="module")
-def two(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("two")
+def write_two(d: Path) -> Path:
+    """The hand-made 2-station, 2-year instance, written into ``d``."""
     (d / "instance.toml").write_text(TOML)
     for name, text in (("stations", STATIONS), ("groups", GROUPS), ("services", SERVICES), ("staff", STAFF),
                        ("departments", DEPARTMENTS), ("packages", PACKAGES)):
         (d / f"{name}.csv").write_text(text)
     return d
+
+
+@pytest.fixture(scope="module")
+def two(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_two(tmp_path_factory.mktemp("two"))
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -36,12 +34,7 @@ def test_highs_takes_a_start_and_refuses_a_wrong_one() -> None:
 
 @pytest.fixture(scope="module")
 def two_model(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    d: Path = tmp_path_factory.mktemp("two")
-    (d / "instance.toml").write_text(th.TOML)
-    for name, text in (("stations", th.STATIONS), ("groups", th.GROUPS), ("services", th.SERVICES),
-                       ("staff", th.STAFF), ("departments", th.DEPARTMENTS), ("packages", th.PACKAGES)):
-        (d / f"{name}.csv").write_text(text)
-    inst = load(d)
+    inst = load(th.write_two(tmp_path_factory.mktemp("two")))
     return inst, build_horizon(inst, names=False)
 
 

@@ -17,6 +17,7 @@ from allocator.instance import load
 from allocator.station import solve_instance, write_plan
 from cli import main
 from solvers import SolveOptions
+from tests.station.test_horizon import _band
 
 COMMON = """
 [objective]
@@ -255,9 +256,6 @@ def two_plan(two: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _band(rate: float, stock: int) -> range:
-    lo, hi = max(0, math.ceil(rate * stock - 0.999)), min(stock, math.floor(rate * stock + 0.999))
-    return range(lo, hi + 1)
 
 
 def profile_stock(hires: tuple[int, int]) -> tuple[list[float], list[float]]:
